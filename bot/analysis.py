@@ -1,0 +1,216 @@
+"""The analysis chain: text -> index terms, the same for passages and for questions.
+
+Lucene-style: a tokenizer followed by small filters, each one a plain function:
+
+    normalize (NFKC, BOM/zero-width removal) -> lowercase (language-aware: Turkish dotted I)
+    -> tokenize (letters, digits and combining marks stay inside a word)
+    -> split runs of scripts written without spaces (Han, kana, Thai, ...) into character bigrams
+    -> drop stop words -> Snowball stem (PyStemmer)
+
+Every token carries its character span in the *original* text, so hits can highlight the words
+that matched. `Analyzer.terms()` is the fast path used for indexing; `Analyzer.tokens()` keeps spans.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+from bot.stopwords import stop_words_for
+
+# --- the tokenizer's character classes -------------------------------------------------------
+
+# Scripts written without spaces between words: a run of them becomes overlapping bigrams.
+_NOSPACE_RANGES = [
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x3040, 0x309F),  # Hiragana
+    (0x30A0, 0x30FF),  # Katakana
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # half-width katakana
+    (0x20000, 0x2FA1F),  # CJK extensions B-F, compatibility supplement
+]
+
+
+def _word_char_class() -> str:
+    """A regex class of letters, digits and combining marks (Python's \\w lacks the marks)."""
+    ranges: list[tuple[int, int]] = []
+    start = None
+    for cp in range(sys.maxunicode + 1):
+        ok = unicodedata.category(chr(cp))[0] in "LMN"
+        if ok and start is None:
+            start = cp
+        elif not ok and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, sys.maxunicode))
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
+
+
+def _class(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+_NOSPACE = _class(_NOSPACE_RANGES)
+# A token is either a run of no-space-script characters (marks included), or a run of other word chars.
+TOKEN_RE = re.compile(rf"[{_NOSPACE}]+|(?:(?![{_NOSPACE}])[{_word_char_class()}])+")
+_NOSPACE_RE = re.compile(rf"[{_NOSPACE}]")
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"), None)
+
+MAX_TERM_CHARS = 64  # longer "words" are junk (base64, URLs); Lucene caps at 255
+
+
+# --- the filters -------------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width forms, ligatures, composed accents) without invisible characters."""
+    return unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+
+
+def lowercase(text: str, lang: str | None = None) -> str:
+    """Case folding that keeps one character per character where it can.
+
+    Turkish and Azeri fold I to dotless ı and İ to i (Lucene's TurkishLowerCaseFilter); elsewhere
+    İ folds to i rather than to i + combining dot, which would split or distort the word.
+    """
+    if lang in ("tr", "az"):
+        text = text.replace("I", "ı").replace("İ", "i")
+    else:
+        text = text.replace("İ", "i")
+    return text.lower()
+
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping character bigrams (CJKBigramFilter); a one-character run stays a unigram."""
+    if len(run) < 2:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+# Languages with a Snowball stemmer in PyStemmer, by ISO 639-1 code.
+SNOWBALL = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech", "da": "danish",
+    "nl": "dutch", "en": "english", "eo": "esperanto", "et": "estonian", "fi": "finnish",
+    "fr": "french", "de": "german", "el": "greek", "hi": "hindi", "hu": "hungarian",
+    "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian", "ne": "nepali",
+    "no": "norwegian", "nb": "norwegian", "fa": "persian", "pl": "polish", "pt": "portuguese",
+    "ro": "romanian", "ru": "russian", "sr": "serbian", "es": "spanish", "sv": "swedish",
+    "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+}
+
+
+@lru_cache(maxsize=None)
+def _stemmer(lang: str | None):
+    name = SNOWBALL.get(lang or "")
+    return Stemmer.Stemmer(name) if name else None
+
+
+# --- the chain -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    term: str
+    start: int  # character span in the original text
+    end: int
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    stop_words: bool = True
+    stemming: bool = True
+
+    def fingerprint(self) -> str:
+        return f"analysis-v1 stop={int(self.stop_words)} stem={int(self.stemming)}"
+
+
+class Analyzer:
+    """The analysis chain for one language (None: no stop words, no stemming)."""
+
+    def __init__(self, lang: str | None, settings: AnalysisSettings = AnalysisSettings()):
+        self.lang = lang
+        self.stop = stop_words_for(lang) if settings.stop_words else frozenset()
+        self.stemmer = _stemmer(lang) if settings.stemming else None
+        # word -> term (None for a dropped word); bounded so a huge corpus cannot grow it forever
+        self._cache: dict[str, str | None] = {}
+
+    def _term(self, word: str) -> str | None:
+        if word in self.stop or len(word) > MAX_TERM_CHARS:
+            term = None
+        elif self.stemmer is not None:
+            term = self.stemmer.stemWord(word)
+        else:
+            term = word
+        if len(self._cache) < 2_000_000:
+            self._cache[word] = term
+        return term
+
+    def _words(self, text: str) -> list[str]:
+        return TOKEN_RE.findall(lowercase(normalize(text), self.lang))
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of a text, in order (duplicates kept): the fast path for indexing."""
+        out: list[str] = []
+        cache = self._cache
+        for word in self._words(text):
+            if _NOSPACE_RE.match(word):
+                out.extend(bigrams(word))
+                continue
+            term = cache[word] if word in cache else self._term(word)
+            if term is not None:
+                out.append(term)
+        return out
+
+    def tokens(self, text: str) -> list[Token]:
+        """Terms with their character spans in `text` itself, for highlighting matched words.
+
+        When normalization keeps the length (almost always) spans are exact; otherwise the chain runs
+        word by word over the original, and each term gets the span of the word it came from.
+        """
+        folded = lowercase(normalize(text), self.lang)
+        if len(folded) == len(text):
+            return self._tokens(folded, 0, None)
+        out: list[Token] = []
+        for m in _RAW_WORD_RE.finditer(text):
+            out.extend(self._tokens(lowercase(normalize(m.group()), self.lang), m.start(), m.end()))
+        return out
+
+    def _tokens(self, folded: str, offset: int, word_end: int | None) -> list[Token]:
+        out: list[Token] = []
+        for m in TOKEN_RE.finditer(folded):
+            word = m.group()
+            s = offset if word_end is not None else offset + m.start()
+            if _NOSPACE_RE.match(word):
+                for i, bg in enumerate(bigrams(word)):
+                    if word_end is None:
+                        out.append(Token(bg, s + i, s + i + len(bg)))
+                    else:
+                        out.append(Token(bg, s, word_end))
+                continue
+            term = self._cache[word] if word in self._cache else self._term(word)
+            if term is not None:
+                out.append(Token(term, s, word_end if word_end is not None else offset + m.end()))
+        return out
+
+
+# Words of the original text, before normalization: runs of anything but space and punctuation.
+_RAW_WORD_RE = re.compile(r"[^\s!-/:-@\[-`{-~\u2000-\u206f\u3000-\u303f\uff01-\uff0f«»]+")
+
+
+@lru_cache(maxsize=64)
+def analyzer_for(lang: str | None, settings: AnalysisSettings = AnalysisSettings()) -> Analyzer:
+    return Analyzer(lang, settings)
