@@ -73,9 +73,11 @@ class Index:
         doc_ids: np.ndarray,
         weights: np.ndarray,
         doc_len: np.ndarray,
+        idf: np.ndarray,
         settings: ScoringSettings,
     ):
         self.vocab = vocab
+        self.idf = idf
         self.indptr = indptr
         self.doc_ids = doc_ids
         self.weights = weights
@@ -123,13 +125,17 @@ class Index:
         avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
         idf = idf_weights(df, n_docs, settings)
         w = idf[post_term] * tf_weights(tf, doc_len[post_doc], avgdl, settings)
-        return cls(vocab, indptr, post_doc, w.astype(np.float32), doc_len.astype(np.int32), settings)
+        return cls(vocab, indptr, post_doc, w.astype(np.float32), doc_len.astype(np.int32), idf.astype(np.float32), settings)
 
     # -- querying -----------------------------------------------------------------------------------
 
     @property
     def vocabulary_size(self) -> int:
         return len(self.vocab)
+
+    def idf_of(self, term: str) -> float:
+        tid = self.vocab.get(term)
+        return 0.0 if tid is None else float(self.idf[tid])
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         tid = self.vocab.get(term)

@@ -1,0 +1,190 @@
+"""The search core: a corpus of articles -> passages -> BM25 index -> ranked hits with attribution.
+
+`Engine` is immutable once built; reloading builds a new one and swaps it in (see `bot.service`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
+from bot.articles import Article, LoadResult, Skipped
+from bot.index import Index, ScoringSettings
+from bot.language import detect
+from bot.passages import DEFAULT_TARGET_CHARS, Passage, sentence_spans, split_article
+
+log = logging.getLogger(__name__)
+
+# The default BM25 variant and parameters: BM25+ as its paper defines it scored best on the
+# XQuAD dev set (docs/quality.md), ahead of rank-bm25's BM25Okapi defaults.
+DEFAULT_SCORING = ScoringSettings(variant="plus", k1=1.5, b=0.75, delta=1.0)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    passage_chars: int = DEFAULT_TARGET_CHARS
+    analysis: AnalysisSettings = AnalysisSettings()
+    scoring: ScoringSettings = DEFAULT_SCORING
+
+    def fingerprint(self) -> str:
+        return f"passages={self.passage_chars} {self.analysis.fingerprint()} {self.scoring.fingerprint()}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int  # 1-based
+    score: float
+    passage: Passage
+    article: Article
+    text: str  # the passage text
+    sentence: tuple[int, int]  # span of the best-matching sentence within `text`
+    highlights: list[tuple[int, int]]  # spans of matched words within `text`
+
+    @property
+    def sentence_text(self) -> str:
+        return self.text[self.sentence[0] : self.sentence[1]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: str
+    hits: list[Hit]
+    offset: int = 0
+    more: bool = False  # further hits exist beyond these
+    terms: list[str] = field(default_factory=list)  # the analyzed query
+
+
+class Engine:
+    """Articles, their passages and the index over them; answers questions."""
+
+    def __init__(
+        self,
+        articles: list[Article],
+        passages: list[Passage],
+        index: Index,
+        settings: SearchSettings,
+        skipped: list[Skipped] | None = None,
+        build_seconds: float = 0.0,
+    ):
+        self.articles = articles
+        self.passages = passages
+        self.index = index
+        self.settings = settings
+        self.skipped = skipped or []
+        self.build_seconds = build_seconds
+        self.built_at = time.time()
+        self.languages = frozenset(a.lang for a in articles if a.lang)
+        counts = Counter(a.lang for a in articles if a.lang)
+        self.main_language = counts.most_common(1)[0][0] if counts else None
+
+    # -- building ---------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        loaded: LoadResult | list[Article],
+        settings: SearchSettings = SearchSettings(),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> "Engine":
+        t0 = time.perf_counter()
+        if isinstance(loaded, LoadResult):
+            articles, skipped = loaded.articles, loaded.skipped
+        else:
+            articles, skipped = list(loaded), []
+        for a in articles:
+            if not a.lang:
+                a.lang = detect(a.text)
+        passages: list[Passage] = []
+        for no, a in enumerate(articles):
+            passages.extend(split_article(a, no, settings.passage_chars))
+
+        def terms():
+            texts = [a.text for a in articles]
+            for i, p in enumerate(passages):
+                if progress and i % 1000 == 0:
+                    progress(i, len(passages))
+                a = articles[p.article]
+                yield analyzer_for(a.lang, settings.analysis).terms(texts[p.article][p.start : p.end])
+            if progress:
+                progress(len(passages), len(passages))
+
+        index = Index.build(terms(), settings.scoring)
+        return cls(articles, passages, index, settings, skipped, time.perf_counter() - t0)
+
+    # -- answering ----------------------------------------------------------------------------------
+
+    def query_analyzer(self, question: str) -> Analyzer:
+        """The chain for a question: the corpus language, or the likeliest of its languages."""
+        lang = self.main_language
+        if len(self.languages) > 1:
+            lang = detect(question, among=self.languages) or lang
+        return analyzer_for(lang, self.settings.analysis)
+
+    def passage_text(self, p: Passage) -> str:
+        return self.articles[p.article].text[p.start : p.end]
+
+    def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
+        """The best `k` passages (after `offset`) sharing at least one term with the question."""
+        analyzer = self.query_analyzer(question)
+        terms = analyzer.terms(question)
+        ranked = self.index.top(terms, k + 1, offset)
+        hits = []
+        wanted = set(terms)
+        for rank, (pid, score) in enumerate(ranked[:k], start=offset + 1):
+            p = self.passages[pid]
+            a = self.articles[p.article]
+            text = self.passage_text(p)
+            p_analyzer = analyzer_for(a.lang, self.settings.analysis)
+            matched = [t for t in p_analyzer.tokens(text) if t.term in wanted]
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=score,
+                    passage=p,
+                    article=a,
+                    text=text,
+                    sentence=self._best_sentence(text, matched),
+                    highlights=_merge_spans([(t.start, t.end) for t in matched]),
+                )
+            )
+        return Answer(question, hits, offset, more=len(ranked) > k, terms=terms)
+
+    def _best_sentence(self, text: str, matched) -> tuple[int, int]:
+        """The sentence holding the rarest query terms (sum of idf of distinct matched terms)."""
+        spans = sentence_spans(text)
+        if not spans:
+            return (0, len(text))
+        best, best_score = spans[0], -1.0
+        for s, e in spans:
+            found = {t.term for t in matched if s <= t.start < e}
+            score = sum(self.index.idf_of(t) for t in found)
+            if score > best_score:
+                best, best_score = (s, e), score
+        return best
+
+    # -- facts ----------------------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        return {
+            "articles": len(self.articles),
+            "passages": len(self.passages),
+            "vocabulary": self.index.vocabulary_size,
+            "languages": sorted(self.languages),
+            "skipped": len(self.skipped),
+            "build_seconds": round(self.build_seconds, 3),
+            "built_at": self.built_at,
+        }
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out

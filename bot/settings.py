@@ -1,0 +1,178 @@
+"""All settings in one place: environment variables with the BOT_ prefix, or a `.env` file.
+
+`load_settings()` is what the entry points call: it turns pydantic's multi-line validation report
+into one line naming the environment variable, so a bad deployment says what to fix at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "BOT_"
+# Telegram's rule for X-Telegram-Bot-Api-Secret-Token.
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Fields whose values must never be echoed in an error message.
+_SECRET_FIELDS = frozenset({"token", "webhook_secret"})
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message is one line naming the BOT_ variable(s)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Telegram user ids allowed to reload and upload: `123,456` or `[123, 456]`."
+    )
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of article files.")
+    index_dir: Path | None = Field(None, description="Where the persisted index lives (default: <corpus_dir>/../.index).")
+    api_url: str = Field(
+        "https://api.telegram.org",
+        description="Root of the Bot API server; requests go to {api_url}/bot<token>/<method>, files to "
+        "{api_url}/file/bot<token>/<path> (as for a self-hosted Bot API server).",
+    )
+    results: int = Field(3, ge=1, le=10, description="Passages per answer.")
+    passage_chars: int = Field(800, ge=100, le=5000, description="Target passage size in characters.")
+
+    # -- webhook: set webhook_url to receive updates by webhook instead of long polling -----------
+    webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to; unset = long polling.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Secret token Telegram sends with each update (required with a webhook URL; A-Z a-z 0-9 _ -)."
+    )
+    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server listens on.")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
+
+    # -- limits ----------------------------------------------------------------------------------
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, le=50 * 1024 * 1024, description="Largest article file an admin may upload."
+    )
+    user_questions_per_minute: float = Field(20, gt=0, description="Sustained questions per user per minute.")
+    user_burst: int = Field(5, ge=1, description="Questions a user may send in a quick burst before 'slow down'.")
+    max_retries: int = Field(3, ge=0, le=10, description="Retries of a request Telegram answered with 429 (flood).")
+    overall_max_rate: float = Field(30, gt=0, description="Outgoing requests per second, all chats together.")
+    group_max_rate: float = Field(20, gt=0, description="Outgoing messages per minute into one group.")
+    log_level: str = Field("INFO", description="Logging level of `python -m bot run`.")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, v):
+        if isinstance(v, (int, float)):
+            v = [v]
+        if isinstance(v, str):
+            text = v.strip()
+            try:
+                v = json.loads(text) if text.startswith("[") else [x.strip() for x in re.split(r"[,;\s]+", text) if x.strip()]
+            except json.JSONDecodeError:
+                raise ValueError("expected numeric Telegram user ids, as 123,456 or [123, 456]") from None
+        if not isinstance(v, list):
+            raise ValueError("expected numeric Telegram user ids, as 123,456 or [123, 456]")
+        ids = []
+        for x in v:
+            try:
+                if isinstance(x, bool) or (isinstance(x, float) and not x.is_integer()):
+                    raise ValueError
+                ids.append(int(x))
+            except (TypeError, ValueError):
+                raise ValueError("expected numeric Telegram user ids, as 123,456 or [123, 456]") from None
+        return ids
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL such as https://api.telegram.org")
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected the public https URL Telegram should post updates to")
+        return v.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value():
+            return None
+        if not _SECRET_TOKEN.match(v.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None
+        value = v.get_secret_value().strip()
+        if any(c.isspace() or c == "/" for c in value):
+            raise ValueError("does not look like a bot token (123456:ABC-DEF...) from @BotFather")
+        return SecretStr(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> "Settings":
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "BOT_WEBHOOK_SECRET is required when BOT_WEBHOOK_URL is set "
+                "(Telegram sends it with every update so forged requests can be refused)"
+            )
+        return self
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.corpus_dir.resolve().parent / ".index"
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook server serves: the path of the public URL (a proxy may sit in front)."""
+        return urlsplit(self.webhook_url or "").path.strip("/")
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming each bad BOT_ variable and why, never echoing secret values."""
+    parts = []
+    for e in error.errors():
+        loc = [str(x) for x in e.get("loc", ()) if not isinstance(x, int)]
+        msg = e.get("msg", "invalid")
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(prefix):
+                msg = msg[len(prefix) :]
+        if loc:
+            name = ENV_PREFIX + loc[0].upper()
+            shown = ""
+            if loc[0] not in _SECRET_FIELDS and isinstance(e.get("input"), (str, int, float)):
+                shown = f" (got {str(e['input'])[:80]!r})"
+            parts.append(f"{name}: {msg}{shown}")
+        else:
+            parts.append(msg)
+    return "invalid settings: " + "; ".join(parts)
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment and .env; raises SettingsError with one clear line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        raise SettingsError(describe_error(e)) from None

@@ -1,0 +1,80 @@
+"""The analysis chain, filter by filter, in the scripts the corpus and the dev set use."""
+
+import pytest
+
+from bot.analysis import Analyzer, AnalysisSettings, bigrams, lowercase, normalize
+
+
+def test_english_stop_words_and_stemming():
+    assert Analyzer("en").terms("Who is the Belarusian ambassador to Russia?") == ["belarusian", "ambassador", "russia"]
+    assert Analyzer("en").terms("negotiations negotiating") == ["negoti", "negoti"]
+
+
+def test_devanagari_combining_marks_stay_inside_words():
+    # Python's \w alone splits हिन्दी into ह, न, द
+    words = Analyzer(None).terms("हिन्दी भाषा")
+    assert words == ["हिन्दी", "भाषा"]
+
+
+def test_turkish_dotted_and_dotless_i():
+    assert lowercase("İSTANBUL Işık", "tr") == "istanbul ışık"
+    # elsewhere İ folds to a plain i, never i + U+0307 that would split the word
+    assert Analyzer(None).terms("İstanbul") == ["istanbul"]
+
+
+def test_turkish_question_meets_passage():
+    an = Analyzer("tr")
+    assert set(an.terms("İSTANBUL nerede")) & set(an.terms("İstanbul'da yaşıyor"))
+
+
+def test_bom_zero_width_and_nfkc():
+    assert normalize("\ufeffＡＢＣ\u200b") == "ABC"
+    assert Analyzer(None).terms("\ufeffword") == ["word"]
+
+
+def test_chinese_and_thai_become_bigrams():
+    assert bigrams("北京大学") == ["北京", "京大", "大学"]
+    assert bigrams("京") == ["京"]
+    assert Analyzer("zh").terms("北京大学在哪里") == ["北京", "京大", "大学", "学在", "在哪", "哪里"]
+    th = Analyzer("th").terms("ภาษาไทย")
+    assert th[0] == "ภา" and len(th) == 6
+
+
+def test_mixed_scripts_split_at_script_changes():
+    assert Analyzer(None).terms("iPhone发布会2019") == ["iphone", "发布", "布会", "2019"]
+
+
+@pytest.mark.parametrize(
+    "lang,question,passage",
+    [
+        ("ru", "Кто посол Беларуси в России?", "Посол Беларуси в России Владимир Семашко заявил"),
+        ("uk", "Хто посол Білорусі в Росії?", "Посол Білорусі в Росії Володимир Семашко заявив"),
+        ("be", "Хто пасол Беларусі ў Расіі?", "Пасол Беларусі ў Расіі Уладзімір Сямашка заявіў"),
+        ("de", "Wer ist der Botschafter?", "Der Botschafter Weißrusslands sagte"),
+        ("el", "Ποιος είναι ο πρέσβης;", "Ο πρέσβης της Λευκορωσίας δήλωσε"),
+        ("ar", "من هو السفير؟", "قال السفير البيلاروسي"),
+        ("hi", "राजदूत कौन है?", "बेलारूस के राजदूत ने कहा"),
+    ],
+)
+def test_questions_meet_passages_in_each_language(lang, question, passage):
+    an = Analyzer(lang)
+    assert set(an.terms(question)) & set(an.terms(passage))
+    assert not set(an.terms(question)) - set(an.terms(question + " " + passage))
+
+
+def test_belarusian_stop_words_are_dropped():
+    assert "ў" not in Analyzer("be").terms("Хто пасол Беларусі ў Расіі?")
+
+
+def test_tokens_carry_spans_in_the_original_text():
+    text = "\ufeffThe Ambassador met Ｐutin in 北京."
+    toks = Analyzer("en").tokens(text)
+    found = {t.term: text[t.start : t.end] for t in toks}
+    assert found["ambassador"] == "Ambassador"
+    assert found["北京"] == "北京"
+    assert "putin" in found and found["putin"].endswith("utin")
+
+
+def test_settings_can_turn_filters_off():
+    an = Analyzer("en", AnalysisSettings(stop_words=False, stemming=False))
+    assert an.terms("The negotiations") == ["the", "negotiations"]

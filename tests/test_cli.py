@@ -1,0 +1,107 @@
+"""The command line as a user runs it: a real subprocess over real files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, cwd=ROOT, env=None, input=None):
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env.pop("BOT_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_ask_json_answers_from_the_bundled_corpus():
+    out = run("ask", "--json", "Who is the Belarusian ambassador to Russia?")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["query"] == "Who is the Belarusian ambassador to Russia?"
+    top = answer["hits"][0]
+    assert "Uladzimir Syamashka" in top["text"]
+    assert top["rank"] == 1 and top["score"] > 0
+    assert top["article"]["author"] == "Vitaut Siuchyk" and top["article"]["source"] == "Belsat TV"
+    assert set(top["article"]) == {"id", "title", "author", "source", "url", "published", "lang"}
+    assert top["article"]["url"] is None
+    assert 1 <= top["position"]["index"] <= top["position"]["count"]
+
+
+def test_ask_plain_text_shows_attribution():
+    out = run("ask", "Who is the Belarusian ambassador to Russia?")
+    assert out.returncode == 0
+    assert "Syamashka" in out.stdout and "Vitaut Siuchyk, Belsat TV" in out.stdout and "¶" in out.stdout
+
+
+def test_queries_file_gives_one_json_line_per_question_in_order(tmp_path):
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("What about the gas price?\nzzzz qqqq\nWho is the Belarusian ambassador to Russia?\n")
+    out = run("ask", "--queries", str(qfile), "--json", "--k", "2")
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [a["query"] for a in lines] == ["What about the gas price?", "zzzz qqqq", "Who is the Belarusian ambassador to Russia?"]
+    assert lines[1]["hits"] == []
+    assert all(len(a["hits"]) <= 2 for a in lines)
+
+
+def test_corpus_from_environment_and_index_summary_lists_skipped_files(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Title: Wolves\n\nWolves returned to the forest of Bialowieza.\n")
+    (corpus / "bad.json").write_text("{not json")
+    (corpus / "bin.txt").write_bytes(b"\x00\x01\x02binary")
+    out = run("index", env={"BOT_CORPUS_DIR": str(corpus), "BOT_INDEX_DIR": str(tmp_path / "idx")})
+    assert out.returncode == 0, out.stderr
+    assert "articles 1" in out.stdout
+    assert "bad.json" in out.stdout and "bin.txt" in out.stdout
+    ask = run("ask", "--json", "wolves", env={"BOT_CORPUS_DIR": str(corpus), "BOT_INDEX_DIR": str(tmp_path / "idx")})
+    assert json.loads(ask.stdout)["hits"][0]["article"]["title"] == "Wolves"
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path):
+    out = run("ask", "--corpus", str(tmp_path), "anything")
+    assert out.returncode != 0
+    assert "no article" in out.stderr.lower()
+    assert "Traceback" not in out.stderr
+
+
+def test_chat_answers_then_quits_on_end_of_input():
+    out = run("chat", input="Who is the Belarusian ambassador to Russia?\n")
+    assert out.returncode == 0
+    assert "Syamashka" in out.stdout
+
+
+def test_eval_reports_hit_rates_on_a_squad_file(tmp_path):
+    squad = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "Wolves",
+                "paragraphs": [
+                    {
+                        "context": "Grey wolves returned to the Bialowieza forest in 2010. Rangers counted forty animals.",
+                        "qas": [{"id": "1", "question": "How many wolves did rangers count?", "answers": [{"text": "forty", "answer_start": 0}]}],
+                    },
+                    {
+                        "context": "The lynx population stayed small, with about ten cats seen each winter.",
+                        "qas": [
+                            {"id": "2", "question": "How many lynx cats are seen each winter?", "answers": [{"text": "ten", "answer_start": 0}]},
+                            {"id": "3", "question": "Where did the grey wolves return?", "answers": [{"text": "Bialowieza forest", "answer_start": 0}]},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    f = tmp_path / "tiny.json"
+    f.write_text(json.dumps(squad))
+    out = run("eval", str(f), "--k", "1,3", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    row = report["files"][0]
+    assert row["questions"] == 3 and row["hit@1"] == 100.0 and row["hit@3"] == 100.0
+    assert row["mrr@10"] == 1.0 and row["mean_passage_chars"] > 0
+    assert report["macro"]["hit@1"] == 100.0

@@ -1,0 +1,73 @@
+"""The engine over real article files: answers, attribution, highlights, empty answers."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.articles import load_corpus
+from bot.search import Engine
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.build(load_corpus(CORPUS))
+
+
+def test_ambassador_question_names_syamashka_with_attribution(engine):
+    answer = engine.ask("Who is the Belarusian ambassador to Russia?")
+    top = answer.hits[0]
+    assert "Uladzimir Syamashka" in top.text
+    assert "Syamashka" in top.sentence_text
+    assert top.article.title == "Russia’s failure? Integration road maps still not signed"
+    assert (top.article.author, top.article.source) == ("Vitaut Siuchyk", "Belsat TV")
+    assert 1 <= top.passage.index + 1 <= top.passage.count
+    assert top.text == top.article.text[top.passage.start : top.passage.end]
+    words = {top.text[s:e].lower() for s, e in top.highlights}
+    assert {"belarusian", "ambassador", "russia"} <= words
+
+
+def test_hits_only_share_terms_and_are_ranked(engine):
+    answer = engine.ask("gas price")
+    assert answer.hits
+    assert all(h.highlights for h in answer.hits)
+    scores = [h.score for h in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert [h.rank for h in answer.hits] == list(range(1, len(answer.hits) + 1))
+
+
+def test_nothing_matches_gives_an_explicit_empty_answer(engine):
+    answer = engine.ask("quantum chromodynamics zeolites")
+    assert answer.hits == [] and answer.more is False
+    assert engine.ask("").hits == []
+    assert engine.ask("??? !!!").hits == []
+
+
+def test_paging_continues_where_the_first_page_ended(engine):
+    first = engine.ask("Russia Lukashenka Putin", k=2)
+    second = engine.ask("Russia Lukashenka Putin", k=2, offset=2)
+    assert first.more
+    assert [h.rank for h in second.hits] == [3, 4][: len(second.hits)]
+    assert not {h.passage for h in first.hits} & {h.passage for h in second.hits}
+
+
+def test_multilingual_corpus_routes_questions_by_language(tmp_path):
+    docs = [
+        {"id": "ru", "title": "Посол", "lang": "ru", "text": "Посол Беларуси в России Владимир Семашко заявил о компенсации налоговых потерь."},
+        {"id": "uk", "title": "Посол", "lang": "uk", "text": "Посол Білорусі в Росії Володимир Семашко заявив про компенсацію податкових втрат."},
+        {"id": "be", "title": "Пасол", "lang": "be", "text": "Пасол Беларусі ў Расіі Уладзімір Сямашка заявіў пра кампенсацыю падатковых страт."},
+        {"id": "en", "title": "Ambassador", "lang": "en", "text": "The Belarusian ambassador to Russia spoke about tax losses."},
+        {"id": "zh", "title": "大使", "lang": "zh", "text": "白俄罗斯驻俄罗斯大使谈到了税收损失的补偿问题。"},
+    ]
+    (tmp_path / "a.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    engine = Engine.build(load_corpus(tmp_path))
+    for question, expected in [
+        ("Хто пасол Беларусі ў Расіі?", "be"),
+        ("Кто посол Беларуси в России?", "ru"),
+        ("Хто посол Білорусі в Росії?", "uk"),
+        ("Who is the ambassador of Belarus?", "en"),
+        ("白俄罗斯大使是谁？", "zh"),
+    ]:
+        assert engine.ask(question).hits[0].article.id == expected, question
