@@ -114,6 +114,13 @@ def cmd_run(args) -> int:
     return run(settings, verbose=args.verbose)
 
 
+def cmd_bench(args) -> int:
+    """Speed at news-archive scale on a synthetic corpus (see bot/bench.py and docs/benchmark.md)."""
+    from bot.bench import cmd_bench as bench
+
+    return bench(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="Answer questions from a corpus of articles.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -145,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--passage-chars", type=int, help="target passage size (default: the engine's)")
     p.set_defaults(func=cmd_eval)
+
+    from bot.bench import add_arguments as bench_arguments
+
+    p = sub.add_parser("bench", help="speed: build, load and query a synthetic corpus, against rank-bm25")
+    bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("run", help="serve the Telegram bot (long polling, or a webhook if BOT_WEBHOOK_URL is set)")
     corpus_arg(p)

@@ -9,7 +9,10 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
 
 from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped
@@ -90,6 +93,16 @@ class Engine:
         settings: SearchSettings = SearchSettings(),
         progress: Callable[[int, int], None] | None = None,
     ) -> "Engine":
+        """Split the articles into passages, analyze them and index them.
+
+        Passages are kept as int32 columns (`bot.store.PassageTable`, a Sequence of Passage) and the
+        analysis takes `IndexBuilder.add_text`'s fast path, which gives exactly `Analyzer.terms`; should
+        it ever disagree (the analysis chain changed under it), the build is redone through
+        `Analyzer.terms` itself, with a warning.
+        """
+        from bot.index import FastPathMismatch, IndexBuilder
+        from bot.store import PassageTableBuilder
+
         t0 = time.perf_counter()
         if isinstance(loaded, LoadResult):
             articles, skipped = loaded.articles, loaded.skipped
@@ -98,22 +111,78 @@ class Engine:
         for a in articles:
             if not a.lang:
                 a.lang = detect(a.text)
-        passages: list[Passage] = []
+        table = PassageTableBuilder()
         for no, a in enumerate(articles):
-            passages.extend(split_article(a, no, settings.passage_chars))
+            table.extend(split_article(a, no, settings.passage_chars))
+        passages = table.table()
+        total = len(passages)
+        starts, ends = passages.start, passages.end
+        first = np.searchsorted(passages.article, np.arange(len(articles) + 1))  # each article's passages
 
-        def terms():
-            texts = [a.text for a in articles]
-            for i, p in enumerate(passages):
-                if progress and i % 1000 == 0:
-                    progress(i, len(passages))
-                a = articles[p.article]
-                yield analyzer_for(a.lang, settings.analysis).terms(texts[p.article][p.start : p.end])
+        def index(fast: bool) -> Index:
+            builder = IndexBuilder(settings.scoring)
+            done = 0
+            for no, a in enumerate(articles):
+                lo, hi = int(first[no]), int(first[no + 1])
+                if lo == hi:
+                    continue
+                analyzer = analyzer_for(a.lang, settings.analysis)
+                text = a.text
+                for s, e in zip(starts[lo:hi].tolist(), ends[lo:hi].tolist()):
+                    if progress and done % 1000 == 0:
+                        progress(done, total)
+                    if fast:
+                        builder.add_text(analyzer, text[s:e])
+                    else:
+                        builder.add_terms(analyzer.terms(text[s:e]))
+                    done += 1
             if progress:
-                progress(len(passages), len(passages))
+                progress(total, total)
+            return builder.build()
 
-        index = Index.build(terms(), settings.scoring)
-        return cls(articles, passages, index, settings, skipped, time.perf_counter() - t0)
+        try:
+            idx = index(fast=True)
+        except FastPathMismatch as e:
+            log.warning("fast analysis path disagrees with the analyzer (%s); indexing through Analyzer.terms", e)
+            idx = index(fast=False)
+        return cls(articles, passages, idx, settings, skipped, time.perf_counter() - t0)
+
+    @classmethod
+    def restore(
+        cls,
+        articles: Sequence[Article],
+        passages: Sequence[Passage],
+        index: Index,
+        settings: SearchSettings,
+        *,
+        skipped: list[Skipped] | None = None,
+        build_seconds: float = 0.0,
+        built_at: float | None = None,
+        languages: Iterable[str] = (),
+        main_language: str | None = None,
+    ) -> "Engine":
+        """An Engine from parts known already (a persisted index): no pass over the articles."""
+        engine = cls([], [], index, settings, skipped, build_seconds)
+        engine.articles = articles  # type: ignore[assignment]
+        engine.passages = passages  # type: ignore[assignment]
+        engine.languages = frozenset(languages)
+        engine.main_language = main_language
+        if built_at:
+            engine.built_at = built_at
+        return engine
+
+    def save(self, index_dir: Path, corpus_fingerprint: dict | None = None) -> Path:
+        """Persist this engine in `index_dir` (atomically; see `bot.store`)."""
+        from bot import store
+
+        return store.save(self, Path(index_dir), corpus_fingerprint)
+
+    @classmethod
+    def load(cls, index_dir: Path, verify: bool = False) -> "Engine":
+        """The engine persisted in `index_dir`, memory-mapped; `bot.store.StoreError` if unusable."""
+        from bot import store
+
+        return store.load(Path(index_dir), verify=verify)
 
     # -- answering ----------------------------------------------------------------------------------
 

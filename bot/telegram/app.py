@@ -1,0 +1,209 @@
+"""The one place that builds the Application, registers the handlers, and serves it.
+
+`build_application(settings, library)` wires everything; `serve()` runs it (long polling, or a
+webhook when BOT_WEBHOOK_URL is set) until SIGINT/SIGTERM or a stop event, reloading on SIGHUP;
+`run(settings)` is what `python -m bot run` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.settings import Settings
+from bot.telegram import handlers as h
+from bot.telegram.corpus import CorpusLibrary, open_library
+from bot.telegram.guard import Metrics, QuestionLimiter, install_redaction, redact
+
+log = logging.getLogger(__name__)
+
+USER_COMMANDS = [
+    BotCommand("start", "What I know and how to ask"),
+    BotCommand("ask", "Ask a question (in groups: /ask question)"),
+    BotCommand("sources", "The articles I know"),
+    BotCommand("help", "How to use the bot"),
+]
+ADMIN_COMMANDS = USER_COMMANDS + [
+    BotCommand("reload", "Rebuild the index from the corpus folder"),
+    BotCommand("stats", "Corpus and usage figures"),
+]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+_background: set[asyncio.Task] = set()
+
+
+def build_application(settings: Settings, library: CorpusLibrary) -> Application:
+    """The bot: Bot API client (with flood-control retries), defaults, state and handlers."""
+    if settings.token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    token = settings.token.get_secret_value()
+    install_redaction(token)
+    rate_limiter = AIORateLimiter(
+        overall_max_rate=settings.overall_max_rate,
+        overall_time_period=1,
+        group_max_rate=settings.group_max_rate,
+        group_time_period=60,
+        max_retries=settings.max_retries,
+    )
+    application = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{settings.api_url}/bot")
+        .base_file_url(f"{settings.api_url}/file/bot")
+        .rate_limiter(rate_limiter)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(_post_init)
+        .build()
+    )
+    application.bot_data["state"] = h.BotState(
+        settings=settings,
+        library=library,
+        limiter=QuestionLimiter(settings.user_questions_per_minute, settings.user_burst),
+        metrics=Metrics(),
+    )
+
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    add = application.add_handler
+    add(CommandHandler("start", h.cmd_start))
+    add(CommandHandler("help", h.cmd_help))
+    add(CommandHandler("ask", h.cmd_ask))
+    add(CommandHandler("sources", h.cmd_sources))
+    # Admin work takes a while: block=False lets questions be answered meanwhile.
+    add(CommandHandler("reload", h.cmd_reload, block=False))
+    add(CommandHandler("stats", h.cmd_stats))
+    add(MessageHandler(private & filters.Document.ALL, h.on_document, block=False))
+    add(MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_private_text))
+    add(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, h.on_group_text))
+    add(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, h.on_non_text))
+    add(CallbackQueryHandler(h.on_callback))
+    add(InlineQueryHandler(h.on_inline_query))
+    application.add_error_handler(h.on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    """Register the command menu: everyone's, and the admin commands in each admin's chat."""
+    bot = application.bot
+    await bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
+    for admin_id in h.state_of_app(application).settings.admin_ids:
+        try:
+            await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as e:  # the admin has not started a chat with the bot yet
+            log.info("admin commands not registered for %s: %s", admin_id, e)
+
+
+async def serve(
+    application: Application,
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+    poll_timeout: int = 10,
+) -> None:
+    """Run until `stop` is set or SIGINT/SIGTERM; SIGHUP reloads the corpus.
+
+    Long polling by default; with BOT_WEBHOOK_URL a webhook server on BOT_WEBHOOK_LISTEN:PORT
+    that refuses requests without the BOT_WEBHOOK_SECRET header (403).
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    state = h.state_of_app(application)
+    installed: list[int] = []
+    async with application:  # initialize (getMe) ... shutdown
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        try:
+            if settings.webhook_url:
+                await application.updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url_path=settings.webhook_path,
+                    webhook_url=settings.webhook_url,
+                    secret_token=settings.webhook_secret.get_secret_value(),
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                log.info(
+                    "serving by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port, settings.webhook_path
+                )
+            else:
+                await application.updater.start_polling(timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
+                log.info("serving by long polling as @%s", application.bot.username)
+            if handle_signals:
+                installed = _install_signals(loop, stop, state.library)
+            await stop.wait()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            log.info("stopping")
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, library: CorpusLibrary) -> list[int]:
+    """SIGINT/SIGTERM stop the bot; SIGHUP reloads the corpus. Returns the signals handled."""
+    installed = []
+    wanted = [(signal.SIGINT, stop.set), (signal.SIGTERM, stop.set)]
+    if hasattr(signal, "SIGHUP"):
+
+        def reload() -> None:
+            task = loop.create_task(_reload_on_signal(library))
+            _background.add(task)  # keep a reference until it is done
+            task.add_done_callback(_background.discard)
+
+        wanted.append((signal.SIGHUP, reload))
+    for sig, callback in wanted:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            loop.add_signal_handler(sig, callback)
+            installed.append(sig)
+    return installed
+
+
+async def _reload_on_signal(library: CorpusLibrary) -> None:
+    log.info("SIGHUP: reloading the corpus")
+    report = await library.reload()
+    if report.ok:
+        log.info("reloaded: %s", report.summary())
+    else:
+        log.warning("reload failed, still serving the old index: %s", report.error)
+
+
+def run(settings: Settings, verbose: bool = False) -> int:
+    """`python -m bot run`: open the corpus, then serve Telegram until stopped."""
+    if settings.token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    install_redaction(settings.token.get_secret_value())
+    level = logging.DEBUG if verbose else getattr(logging, settings.log_level)
+    logging.getLogger().setLevel(level)
+    # httpx logs every request at INFO, i.e. each long poll: only worth seeing when debugging.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+    try:
+        library = open_library(settings)
+    except Exception as e:  # EmptyCorpus; the isolated build reports its own failure type
+        log.error("cannot start: %s", getattr(e, "reason", None) or e)
+        return 1
+    log.info("corpus: %d articles, %d passages", len(library.engine.articles), len(library.engine.passages))
+    application = build_application(settings, library)
+    try:
+        asyncio.run(serve(application, settings))
+    except TelegramError as e:  # e.g. InvalidToken at start-up; its message may hold the token
+        log.error("Telegram error: %s", redact(str(e)))
+        return 1
+    return 0

@@ -1,0 +1,46 @@
+"""The Telegram layer's view of the corpus: `bot.service.Library` plus how its reports read.
+
+The Library (current engine, atomic swaps, coalesced reloads, old index kept on failure) is the
+core's; this module only opens it from Settings and renders its ReloadSummary for admins.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.render import html_reload_summary
+from bot.search import Engine, SearchSettings
+from bot.service import Library, ReloadSummary
+from bot.settings import Settings
+
+
+class CorpusLibrary(Protocol):
+    """What the bot needs of a Library (tests may pass anything shaped like it)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    async def reload(self) -> ReloadSummary: ...
+
+
+def open_library(settings: Settings) -> Library:
+    """The corpus as a Library, its first engine ready (a fresh persisted index, else a build)."""
+    library = Library(
+        settings.corpus_dir,
+        SearchSettings(passage_chars=settings.passage_chars),
+        index_dir=settings.resolved_index_dir,
+    )
+    library.open()
+    return library
+
+
+def html_reload_report(r: ReloadSummary) -> str:
+    return html_reload_summary(
+        r.ok,
+        (r.before_articles, r.before_passages),
+        (r.after_articles, r.after_passages) if r.ok else None,
+        r.seconds,
+        r.skipped,
+        r.error,
+        r.coalesced,
+    )

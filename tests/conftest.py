@@ -1,0 +1,85 @@
+"""Shared fixtures for the Telegram tests: a fake Bot API server, a temp corpus, a running bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_ID = 4242
+USER_ID = 1001  # FakeBotAPI's default user
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No BOT_* variables or .env from the developer's machine leak into a test."""
+    for name in list(os.environ):
+        if name.startswith("BOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+@pytest.fixture
+def corpus_dir(tmp_path) -> Path:
+    """A temp copy of corpus/ (real files on disk) that tests may add to."""
+    target = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", target)
+    return target
+
+
+@pytest.fixture
+async def fake_api():
+    from tests.fakebotapi import FakeBotAPI
+
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@dataclass
+class RunningBot:
+    api: object
+    application: object
+    settings: object
+    library: object
+    stop: asyncio.Event
+    task: asyncio.Task
+
+
+@contextlib.asynccontextmanager
+async def running_bot(api, corpus_dir: Path, **overrides):
+    """The real Application served (polling, or webhook if overrides say so) against `api`."""
+    from bot.settings import Settings
+    from bot.telegram import build_application, open_library, serve
+
+    values = dict(token=api.token, api_url=api.url, corpus_dir=corpus_dir, admin_ids=[ADMIN_ID])
+    values.update(overrides)
+    settings = Settings(_env_file=None, **values)
+    library = open_library(settings)
+    application = build_application(settings, library)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(application, settings, stop=stop, handle_signals=False, poll_timeout=1))
+    bot = RunningBot(api, application, settings, library, stop, task)
+    try:
+        for _ in range(200):  # until the updater is up (or serve failed)
+            if task.done():
+                task.result()
+            if application.updater.running:
+                break
+            await asyncio.sleep(0.02)
+        yield bot
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def bot(fake_api, corpus_dir, clean_env):
+    async with running_bot(fake_api, corpus_dir) as b:
+        yield b
