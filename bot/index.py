@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 VARIANTS = ("okapi", "plus", "l", "lucene")
 
+# Bump when what a build writes changes (postings, weights, bounds): persisted indexes are rebuilt.
+BUILD_VERSION = 1
+
 CHAMPIONS = 64  # best postings kept per term, for terms with more postings than that
 SEED_ALL = 2048  # a query term with at most this many postings seeds the threshold with all of them
 
@@ -207,8 +210,12 @@ class Index:
             if len(ql.ids) <= SEED_ALL:
                 seeds.append(ql.ids)
             else:
-                all_seeded = False
-                seeds.append(ql.ids[self._champions(ql.tid)])
+                champ = self._champions(ql)
+                if champ is None:
+                    seeds.append(ql.ids)
+                else:
+                    all_seeded = False
+                    seeds.append(ql.ids[champ])
         seed = _union(seeds)
         seed_scores = _score(seed, lists)
         if all_seeded:  # every posting of every term is in the seed: the seed is the answer
@@ -262,14 +269,18 @@ class Index:
                 out.append(_QueryList(tid, self.doc_ids[a:b], self.weights[a:b], m, float(self.max_w[tid]) * m))
         return out
 
-    def _champions(self, tid: int) -> np.ndarray:
-        i = int(np.searchsorted(self.champ_terms, tid))
-        return self.champ_pos[i]
+    def _champions(self, ql: "_QueryList") -> np.ndarray | None:
+        """Positions (in the term's list) of its best postings, best first; None for a short list."""
+        i = int(np.searchsorted(self.champ_terms, ql.tid))
+        if i < len(self.champ_terms) and int(self.champ_terms[i]) == ql.tid:
+            return self.champ_pos[i]
+        return None
 
     def _top_single(self, ql: "_QueryList", want: int, offset: int) -> list[tuple[int, float]]:
         """One term: its best postings by weight (the stored champions when they are enough)."""
-        if len(ql.ids) > CHAMPIONS and want <= CHAMPIONS:
-            pos = self._champions(ql.tid)[:want]
+        champ = self._champions(ql) if want <= self.champ_pos.shape[-1] else None
+        if champ is not None:
+            pos = champ[:want]
             ids, w = ql.ids[pos], ql.w[pos].astype(np.float64) * ql.mult
             return [(int(i), float(s)) for i, s in zip(ids[offset:], w[offset:])]
         return _select(ql.ids, ql.w.astype(np.float64) * ql.mult, want, offset)
@@ -455,16 +466,14 @@ class IndexBuilder:
         for fast in self._fast.values():
             fast.release()
         self._fast.clear()
-        vocab = dict(self.vocab)
+        vocab = self.vocab
+        vocab.default_factory = None  # a plain mapping from now on (no copy of a million terms)
         self.vocab = defaultdict()
         doc_len = np.concatenate(self._lens) if self._lens else np.zeros(0, np.int32)
         self._lens = []
-        return _postings(vocab, self._take_term_ids(), doc_len, self.settings)
-
-    def _take_term_ids(self) -> np.ndarray:
-        """All term ids in one array; the chunks are let go (so the caller holds the only copy)."""
         chunks, self._chunks = self._chunks, []
-        return np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+        _trim_memory()  # hand the analysis' freed memory back before the big arrays come
+        return _postings(vocab, chunks, doc_len, self.settings)
 
 
 _STEP = 1 << 22  # tokens (or postings) per slice in the vectorized passes of _postings
@@ -472,18 +481,31 @@ _STEP = 1 << 22  # tokens (or postings) per slice in the vectorized passes of _p
 
 def _postings(
     vocab: dict[str, int],
-    term_ids: np.ndarray,
+    term_ids: np.ndarray | list[np.ndarray],
     doc_len: np.ndarray,
     settings: ScoringSettings,
     doc_of: np.ndarray | None = None,
 ) -> Index:
-    """The index of token term ids (passage after passage, `doc_len[i]` tokens for passage i)."""
+    """The index of token term ids (passage after passage, `doc_len[i]` tokens for passage i).
+
+    `term_ids` may be a list of chunks, emptied as they are used. Memory: one int64 key per token (the
+    sort), plus 4 bytes per posting; the unique keys, the passage ids and the weights are written over
+    buffers already there (see the comments), so 1M passages peak near 0.65 GB here.
+    """
     n_docs, n_terms = len(doc_len), len(vocab)
     span = max(n_docs, 1)
     step = _STEP
     # one int64 key per token: term * n_docs + passage; sorted, equal keys are one posting (tf = run)
-    key = term_ids.astype(np.int64)
+    chunks = term_ids if isinstance(term_ids, list) else [term_ids]
     del term_ids
+    n = sum(len(c) for c in chunks)
+    key = np.empty(n, dtype=np.int64)
+    at = 0
+    while chunks:
+        c = chunks.pop(0)
+        key[at : at + len(c)] = c
+        at += len(c)
+        del c
     key *= span
     if doc_of is None:
         ends = np.cumsum(doc_len, dtype=np.int64)
@@ -496,28 +518,23 @@ def _postings(
     else:
         key += doc_of
     key.sort()
-    n = len(key)
-    # two passes over the sorted keys, a slice at a time, so no full-size temporary is ever made:
-    # count the postings, then write term, passage and tf of each
+
+    # two passes over the sorted keys, a slice at a time (no full-size temporary): count the postings;
+    # then move each run's key to the front of `key` (in place: a run never moves right) and its length
+    # to `tf`
     bounds = list(range(0, n, step)) + [n]
-    counts = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        new = key[a:b] != (key[a - 1 : b - 1] if a else np.concatenate(([-1], key[: b - 1])))
-        counts.append(int(np.count_nonzero(new)))
+
+    def new_run(a: int, b: int) -> np.ndarray:
+        return key[a:b] != (key[a - 1 : b - 1] if a else np.concatenate(([-1], key[: b - 1])))
+
+    counts = [int(np.count_nonzero(new_run(a, b))) for a, b in zip(bounds[:-1], bounds[1:])]
     n_post = sum(counts)
-    post_term = np.empty(n_post, dtype=np.int32)
-    post_doc = np.empty(n_post, dtype=np.int32)
     tf = np.empty(n_post, dtype=np.int32)
     at = 0
     for (a, b), c in zip(zip(bounds[:-1], bounds[1:]), counts):
-        chunk = key[a:b]
-        new = chunk != (key[a - 1 : b - 1] if a else np.concatenate(([-1], key[: b - 1])))
-        starts = np.flatnonzero(new)
-        u = chunk[starts]
-        t = u // span
-        post_term[at : at + c] = t
-        post_doc[at : at + c] = u - t * span
+        starts = np.flatnonzero(new_run(a, b))
         if c:
+            key[at : at + c] = key[a:b][starts]
             if at:  # the run that was open at the end of the previous slice ends here
                 tf[at - 1] += int(starts[0])
             tf[at : at + c - 1] = np.diff(starts)
@@ -525,19 +542,32 @@ def _postings(
         elif at:
             tf[at - 1] += b - a
         at += c
-    del key
-    df = np.bincount(post_term, minlength=n_terms)
+
+    df = np.zeros(n_terms, dtype=np.int64)
+    for a in range(0, n_post, step):
+        df += np.bincount(key[a : min(a + step, n_post)] // span, minlength=n_terms)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
     doc_len = doc_len.astype(np.int64)
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     idf = idf_weights(df, n_docs, settings)
-    weights = np.empty(len(post_doc), dtype=np.float32)
-    for a in range(0, len(post_doc), step):  # in chunks: float64 temporaries stay small
-        b = a + step
-        d = post_doc[a:b]
-        weights[a:b] = idf[post_term[a:b]] * tf_weights(tf[a:b], doc_len[d], avgdl, settings)
-    del post_term, tf
+    # weights go over tf (float32 over int32, slice by slice) and passage ids over the first half of
+    # `key` (int32 slot i lies in int64 slot i // 2, already read when a slice is never longer than the
+    # slices before it); then `key` is shrunk to that half
+    weights = tf.view(np.float32)
+    key32 = key.view(np.int32)
+    wstep = max(1, step // 4)  # tf_weights makes several float64 temporaries per slice: keep them small
+    for a in range(0, n_post, wstep):
+        b = min(a + wstep, n_post)
+        u = key[a:b].copy()
+        t = u // span
+        d = u - t * span
+        w = idf[t] * tf_weights(tf[a:b], doc_len[d], avgdl, settings)
+        weights[a:b] = w
+        key32[a:b] = d
+    del key32, tf
+    key.resize((n_post + 1) // 2, refcheck=False)
+    post_doc = key.view(np.int32)[:n_post]
     return Index(vocab, indptr, post_doc, weights, doc_len.astype(np.int32), idf.astype(np.float32), settings)
 
 
@@ -612,6 +642,19 @@ def _minus(ranges: list[tuple[int, int]], drop: set[int]) -> list[tuple[int, int
 
 def _class(ranges: list[tuple[int, int]]) -> str:
     return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+def _trim_memory() -> None:
+    """Return freed heap memory to the OS (glibc malloc_trim), so it stops counting as resident."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class FastPathMismatch(RuntimeError):
@@ -705,12 +748,19 @@ class _FastTerms:
 
 
 class _WordIds(dict):
-    """word -> term id (-1: dropped), computing a missing word's id once."""
+    """word -> term id (-1: dropped), computing a missing word's id once.
+
+    At most LIMIT words are remembered: by then the frequent ones are in, and the rest of a Zipf tail
+    is mostly seen once (remembering it would only cost memory)."""
+
+    LIMIT = 600_000
 
     def __init__(self, compute):
         super().__init__()
         self.compute = compute
 
     def __missing__(self, word):
-        tid = self[word] = self.compute(word)
+        tid = self.compute(word)
+        if len(self) < self.LIMIT:
+            self[word] = tid
         return tid

@@ -84,13 +84,23 @@ def load_fresh(index_dir: Path, settings: SearchSettings, fingerprint: dict) -> 
     return engine
 
 
-def _build(corpus: Path, settings: SearchSettings, progress: bool = False) -> Engine:
+def load_articles(corpus: Path):
+    """`load_corpus`, or EmptyCorpus when nothing could be loaded; then the loader's garbage (a
+    casefolded copy of every text, for duplicates) is handed back to the OS before a build."""
+    from bot.index import _trim_memory
+
     if not corpus.exists():
         raise EmptyCorpus(f"corpus {corpus} does not exist")
     loaded = load_corpus(corpus)
     if not loaded.articles:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped[:5])
         raise EmptyCorpus(f"no article could be loaded from {corpus}" + (f" ({reasons})" if reasons else ""))
+    _trim_memory()
+    return loaded
+
+
+def _build(corpus: Path, settings: SearchSettings, progress: bool = False) -> Engine:
+    loaded = load_articles(corpus)
     bar = None
     if progress:
         from tqdm import tqdm

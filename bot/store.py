@@ -252,6 +252,9 @@ class ArticleStore(Sequence):
         }
 
 
+_UNSEEN = object()
+
+
 class SortedVocabulary(Mapping):
     """term -> id over terms sorted by their UTF-8 bytes: binary search instead of a dict.
 
@@ -278,9 +281,8 @@ class SortedVocabulary(Mapping):
 
     def get(self, term: str, default=None):
         memo = self._memo
-        if term in memo:
-            tid = memo[term]
-        else:
+        tid = memo.get(term, _UNSEEN)
+        if tid is _UNSEEN:
             tid = self._find(term)
             if len(memo) > 100_000:
                 memo.clear()
@@ -351,7 +353,8 @@ def corpus_fingerprint(corpus: Path, exclude: Path | None = None) -> dict:
 
 
 # Modules whose code decides what goes into an index: a change to any of them means a rebuild.
-_CODE_MODULES = ("bot.analysis", "bot.stopwords", "bot.passages", "bot.articles", "bot.language", "bot.index")
+# (bot.index itself says when its postings or weights change: index.BUILD_VERSION.)
+_CODE_MODULES = ("bot.analysis", "bot.stopwords", "bot.passages", "bot.articles", "bot.language")
 _LIBRARIES = ("PyStemmer", "stopwordsiso", "py3langid", "trafilatura", "charset-normalizer", "PyYAML")
 
 
@@ -373,6 +376,9 @@ def build_fingerprint(settings: "SearchSettings") -> dict:
             libs[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:
             libs[lib] = None
+    from bot.index import BUILD_VERSION
+
+    code.update(f"index-build-{BUILD_VERSION}".encode())
     return {"settings": settings.fingerprint(), "code": code.hexdigest()[:16], "libraries": libs}
 
 
