@@ -16,16 +16,20 @@ from bot.service import EmptyCorpus
 from bot.settings import SettingsError, describe_error
 
 
-def _corpus_default() -> Path:
-    from bot.settings import Settings
-
-    return Settings().corpus_dir
-
-
-def _open_engine(args, progress: bool = False):
+def _open_engine(args, progress: bool = False, rebuild: bool = False):
+    """The engine of --corpus (else BOT_CORPUS_DIR, else corpus/), from its persisted index when fresh."""
     from bot.service import open_engine
+    from bot.settings import load_settings
 
-    return open_engine(Path(args.corpus) if args.corpus else _corpus_default(), progress=progress)
+    settings = load_settings()
+    corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    return open_engine(
+        corpus,
+        settings.search_settings(),
+        progress=progress,
+        index_dir=settings.index_dir_for(corpus),
+        rebuild=rebuild,
+    )
 
 
 def cmd_ask(args) -> int:
@@ -69,7 +73,7 @@ def cmd_chat(args) -> int:
 
 def cmd_index(args) -> int:
     t0 = time.perf_counter()
-    engine = _open_engine(args, progress=True)
+    engine = _open_engine(args, progress=True, rebuild=True)
     s = engine.stats()
     print(
         f"articles {s['articles']}, passages {s['passages']}, vocabulary {s['vocabulary']}, "

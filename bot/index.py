@@ -12,16 +12,13 @@ keeps its maximum weight and its best postings ("champions"), which give a lower
 score; terms whose weights cannot lift a passage past it are only looked up for the few candidates.
 
 Building (`IndexBuilder`) is vectorized: term ids go into one flat int32 array, and the postings come from
-one sort of (term, passage) keys. `IndexBuilder.add_text` analyzes text on a fast path that gives exactly
-`Analyzer.terms` (checked on the fly against it), several times faster on the text of a news archive.
+one sort of (term, passage) keys.
 """
 
 from __future__ import annotations
 
 import array
 import logging
-import re
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
@@ -421,7 +418,7 @@ class IndexBuilder:
         self._starts = array.array("q")  # where each passage of the chunk starts in _codes
         self._chunks: list[np.ndarray] = []  # kept term ids, int32
         self._lens: list[np.ndarray] = []  # kept terms per passage, int32
-        self._fast: dict[int, _FastTerms] = {}
+        self._word_ids: dict[object, _WordIds] = {}  # per analyzer
         self.n_docs = 0
 
     def add_terms(self, terms: Sequence[str]) -> None:
@@ -431,12 +428,21 @@ class IndexBuilder:
         self._next()
 
     def add_text(self, analyzer, text: str) -> None:
-        """One passage's text, analyzed by `analyzer` (as `analyzer.terms(text)` would)."""
-        fast = self._fast.get(id(analyzer))
-        if fast is None:
-            fast = self._fast[id(analyzer)] = _FastTerms(analyzer, self.vocab)
+        """One passage's text, indexed as `add_terms(analyzer.terms(text))` would, faster.
+
+        Each distinct word goes through the analyzer once and is remembered as a term id (-1: a
+        dropped word), so a token costs one dict look-up. Text in scripts without spaces (bigrams)
+        takes `analyzer.terms`.
+        """
+        words, nospace = analyzer.words(text)
+        if nospace:
+            self.add_terms(analyzer.terms(text))
+            return
+        ids = self._word_ids.get(analyzer)
+        if ids is None:
+            ids = self._word_ids[analyzer] = _WordIds(analyzer, self.vocab)
         self._starts.append(len(self._codes))
-        fast.code(text, self._codes)
+        self._codes.extend(map(ids.__getitem__, words))
         self._next()
 
     def _next(self) -> None:
@@ -463,9 +469,7 @@ class IndexBuilder:
 
     def build(self) -> Index:
         self._flush()
-        for fast in self._fast.values():
-            fast.release()
-        self._fast.clear()
+        self._word_ids.clear()
         vocab = self.vocab
         vocab.default_factory = None  # a plain mapping from now on (no copy of a million terms)
         self.vocab = defaultdict()
@@ -573,77 +577,6 @@ def _postings(
 
 # --- the fast analysis path for indexing -------------------------------------------------------------
 
-# ASCII bytes: letters and digits kept (upper case folded), everything else a separator.
-_ASCII_FOLD = bytes(
-    (c + 32 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 32
-    for c in range(256)
-)
-# Punctuation and spaces of news copy that are word separators before and after analysis.
-_SEPARATORS = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2013\u2014\u2015\u2026\u00ab\u00bb\u2022\u00b7\u00a0\u2009\u202f\u2032\u2033"
-_fast_re_lock = threading.Lock()
-_fast_re: list = []
-
-
-def _fast_token_re():
-    """A regex equal to `analysis.TOKEN_RE` without its per-character look-ahead, and with the BMP
-    part of the word class as a separate alternative (a bitmap in `re`, not a list of ~750 ranges).
-    None when `analysis.TOKEN_RE` is not the pattern this was derived from."""
-    with _fast_re_lock:
-        if _fast_re:
-            return _fast_re[0]
-        from bot import analysis as A
-
-        compiled = None
-        try:
-            word = A._word_char_class()
-            expected = rf"[{A._NOSPACE}]+|(?:(?![{A._NOSPACE}])[{word}])+"
-            if A.TOKEN_RE.pattern == expected:
-                nospace = set()
-                for lo, hi in A._NOSPACE_RANGES:
-                    nospace.update(range(lo, hi + 1))
-                ranges = [(lo, hi) for lo, hi in _parse_class(word)]
-                cps = _minus(ranges, nospace)
-                bmp = [(lo, min(hi, 0xFFFF)) for lo, hi in cps if lo <= 0xFFFF]
-                astral = [(max(lo, 0x10000), hi) for lo, hi in cps if hi > 0xFFFF]
-                compiled = re.compile(
-                    rf"[{A._NOSPACE}]+|(?:[{_class(bmp)}]|(?=[^\x00-\uffff])[{_class(astral)}])+"
-                )
-        except Exception:  # the analysis module changed shape: use its own regex
-            compiled = None
-        _fast_re.append(compiled)
-        return compiled
-
-
-def _parse_class(cls: str) -> list[tuple[int, int]]:
-    """Ranges of a regex character class body made of escaped chars and a-b ranges."""
-    out = []
-    for m in re.finditer(r"(\\?.)(?:-(\\?.))?", cls, re.DOTALL):
-        lo = m.group(1)[-1]
-        hi = m.group(2)[-1] if m.group(2) else lo
-        out.append((ord(lo), ord(hi)))
-    return out
-
-
-def _minus(ranges: list[tuple[int, int]], drop: set[int]) -> list[tuple[int, int]]:
-    out = []
-    for lo, hi in ranges:
-        start = None
-        for cp in range(lo, hi + 1):
-            if cp in drop:
-                if start is not None:
-                    out.append((start, cp - 1))
-                    start = None
-            elif start is None:
-                start = cp
-        if start is not None:
-            out.append((start, hi))
-    return out
-
-
-def _class(ranges: list[tuple[int, int]]) -> str:
-    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-
-
 def _trim_memory() -> None:
     """Return freed heap memory to the OS (glibc malloc_trim), so it stops counting as resident."""
     import gc
@@ -657,110 +590,22 @@ def _trim_memory() -> None:
         pass
 
 
-class FastPathMismatch(RuntimeError):
-    """The fast analysis path disagreed with `Analyzer.terms` (the analysis chain changed)."""
-
-
-class _FastTerms:
-    """Text -> term ids exactly as `vocab[t] for t in analyzer.terms(text)`, faster.
-
-    ASCII text (after replacing typographic quotes, dashes and spaces, which separate words either way)
-    is folded and split with bytes.translate/split; each distinct word is analyzed once (through the
-    analyzer itself) and remembered as a term id, or -1 when the chain drops it. Other text uses an
-    equivalent of the analyzer's tokenizer regex, or the analyzer itself for scripts written without
-    spaces. The first passages, and one in every `CHECK_EVERY` after, are also run through
-    `analyzer.terms` and compared: a difference raises FastPathMismatch.
-    """
-
-    CHECK_FIRST = 200
-    CHECK_EVERY = 997
-
-    def __init__(self, analyzer, vocab: defaultdict):
-        from bot import analysis as A
-
-        self.analyzer = analyzer
-        self.vocab = vocab
-        self.seen = 0
-        lang = analyzer.lang
-        probe = "".join(chr(c) for c in range(128))
-        self.ascii_ok = (
-            A.normalize(probe) == probe
-            and A.lowercase(probe, lang) == probe.lower()
-            and A.TOKEN_RE.findall(probe.lower()) == probe.encode().translate(_ASCII_FOLD).decode().split()
-        )
-        seps = [c for c in _SEPARATORS if self._is_separator(A, c, lang)]
-        self.sep_re = re.compile(f"[{''.join(seps)}]") if seps else None
-        self.token_re = _fast_token_re() or A.TOKEN_RE
-        self.nospace_re = A._NOSPACE_RE
-        self.normalize, self.lowercase = A.normalize, A.lowercase
-        self.private_ok = hasattr(analyzer, "_term") and isinstance(getattr(analyzer, "_cache", None), dict)
-        self.bytes_ids: dict[bytes, int] = _WordIds(self._term_id_bytes)
-        self.str_ids: dict[str, int] = _WordIds(self._term_id_str)
-
-    @staticmethod
-    def _is_separator(A, c: str, lang) -> bool:
-        folded = A.lowercase(A.normalize(c), lang)
-        return bool(folded) and not A.TOKEN_RE.search(folded) and not A._NOSPACE_RE.search(folded)
-
-    def _term_id_bytes(self, word: bytes) -> int:
-        if self.private_ok:  # the folded word, as Analyzer.terms looks it up
-            return self._term_id_str(word.decode("ascii"))
-        terms = self.analyzer.terms(word.decode("ascii"))
-        return self.vocab[terms[0]] if len(terms) == 1 else (-1 if not terms else self._multi(terms))
-
-    def _term_id_str(self, word: str) -> int:
-        if not self.private_ok:  # the word again through the whole chain (it is already folded)
-            terms = self.analyzer.terms(word)
-            return self.vocab[terms[0]] if len(terms) == 1 else (-1 if not terms else self._multi(terms))
-        cache = self.analyzer._cache
-        term = cache[word] if word in cache else self.analyzer._term(word)
-        return -1 if term is None else self.vocab[term]
-
-    def _multi(self, terms):
-        raise FastPathMismatch(f"a word gave several terms: {terms!r}")
-
-    def release(self) -> None:
-        self.bytes_ids = self.str_ids = None
-
-    def code(self, text: str, out: array.array) -> None:
-        self.seen += 1
-        check = self.seen <= self.CHECK_FIRST or self.seen % self.CHECK_EVERY == 0
-        start = len(out)
-        self._code(text, out)
-        if check:
-            want = [self.vocab[t] for t in self.analyzer.terms(text)]
-            got = [c for c in out[start:] if c >= 0]
-            if got != want:
-                raise FastPathMismatch(f"fast analysis differs from Analyzer.terms on {text[:80]!r}")
-
-    def _code(self, text: str, out: array.array) -> None:
-        if self.ascii_ok:
-            if not text.isascii() and self.sep_re is not None:
-                text = self.sep_re.sub(" ", text)
-            if text.isascii():
-                out.extend(map(self.bytes_ids.__getitem__, text.encode().translate(_ASCII_FOLD).split()))
-                return
-        folded = self.lowercase(self.normalize(text), self.analyzer.lang)
-        if self.nospace_re.search(folded):
-            out.extend(self.vocab[t] for t in self.analyzer.terms(text))
-            return
-        out.extend(map(self.str_ids.__getitem__, self.token_re.findall(folded)))
-
-
 class _WordIds(dict):
-    """word -> term id (-1: dropped), computing a missing word's id once.
+    """word -> term id (-1: dropped), each missing word analyzed once.
 
     At most LIMIT words are remembered: by then the frequent ones are in, and the rest of a Zipf tail
     is mostly seen once (remembering it would only cost memory)."""
 
     LIMIT = 600_000
 
-    def __init__(self, compute):
+    def __init__(self, analyzer, vocab: dict[str, int]):
         super().__init__()
-        self.compute = compute
+        self.analyzer = analyzer
+        self.vocab = vocab
 
-    def __missing__(self, word):
-        tid = self.compute(word)
+    def __missing__(self, word: str) -> int:
+        term = self.analyzer.term(word)
+        tid = -1 if term is None else self.vocab[term]
         if len(self) < self.LIMIT:
             self[word] = tid
         return tid

@@ -9,6 +9,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -95,12 +96,9 @@ class Engine:
     ) -> "Engine":
         """Split the articles into passages, analyze them and index them.
 
-        Passages are kept as int32 columns (`bot.store.PassageTable`, a Sequence of Passage) and the
-        analysis takes `IndexBuilder.add_text`'s fast path, which gives exactly `Analyzer.terms`; should
-        it ever disagree (the analysis chain changed under it), the build is redone through
-        `Analyzer.terms` itself, with a warning.
+        Passages are kept as int32 columns (`bot.store.PassageTable`, a Sequence of Passage).
         """
-        from bot.index import FastPathMismatch, IndexBuilder
+        from bot.index import IndexBuilder
         from bot.store import PassageTableBuilder
 
         t0 = time.perf_counter()
@@ -119,32 +117,22 @@ class Engine:
         starts, ends = passages.start, passages.end
         first = np.searchsorted(passages.article, np.arange(len(articles) + 1))  # each article's passages
 
-        def index(fast: bool) -> Index:
-            builder = IndexBuilder(settings.scoring)
-            done = 0
-            for no, a in enumerate(articles):
-                lo, hi = int(first[no]), int(first[no + 1])
-                if lo == hi:
-                    continue
-                analyzer = analyzer_for(a.lang, settings.analysis)
-                text = a.text
-                for s, e in zip(starts[lo:hi].tolist(), ends[lo:hi].tolist()):
-                    if progress and done % 1000 == 0:
-                        progress(done, total)
-                    if fast:
-                        builder.add_text(analyzer, text[s:e])
-                    else:
-                        builder.add_terms(analyzer.terms(text[s:e]))
-                    done += 1
-            if progress:
-                progress(total, total)
-            return builder.build()
-
-        try:
-            idx = index(fast=True)
-        except FastPathMismatch as e:
-            log.warning("fast analysis path disagrees with the analyzer (%s); indexing through Analyzer.terms", e)
-            idx = index(fast=False)
+        builder = IndexBuilder(settings.scoring)
+        done = 0
+        for no, a in enumerate(articles):
+            lo, hi = int(first[no]), int(first[no + 1])
+            if lo == hi:
+                continue
+            analyzer = analyzer_for(a.lang, settings.analysis)
+            text = a.text
+            for s, e in zip(starts[lo:hi].tolist(), ends[lo:hi].tolist()):
+                if progress and done % 1000 == 0:
+                    progress(done, total)
+                builder.add_text(analyzer, text[s:e])
+                done += 1
+        if progress:
+            progress(total, total)
+        idx = builder.build()
         return cls(articles, passages, idx, settings, skipped, time.perf_counter() - t0)
 
     @classmethod
@@ -236,6 +224,19 @@ class Engine:
         return best
 
     # -- facts ----------------------------------------------------------------------------------------
+
+    def recent(self, n: int) -> list[tuple[int, Article]]:
+        """The `n` newest articles with their numbers (undated ones last, in corpus order)."""
+        return [(i, self.articles[i]) for i in self._newest_first[:n]]
+
+    @cached_property
+    def _newest_first(self) -> list[int]:
+        # once per engine: an engine never changes, and sorting 100k articles per /start would show
+        dated = sorted(
+            ((a.published, i) for i, a in enumerate(self.articles) if a.published), key=lambda x: (x[0], -x[1]), reverse=True
+        )
+        undated = [i for i, a in enumerate(self.articles) if not a.published]
+        return [i for _, i in dated] + undated
 
     def stats(self) -> dict:
         return {

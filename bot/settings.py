@@ -6,14 +6,19 @@ into one line naming the environment variable, so a bad deployment says what to 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.search import SearchSettings
 
 ENV_PREFIX = "BOT_"
 # Telegram's rule for X-Telegram-Bot-Api-Secret-Token.
@@ -34,7 +39,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Telegram user ids allowed to reload and upload: `123,456` or `[123, 456]`."
     )
     corpus_dir: Path = Field(Path("corpus"), description="Folder of article files.")
-    index_dir: Path | None = Field(None, description="Where the persisted index lives (default: <corpus_dir>/../.index).")
+    index_dir: Path | None = Field(
+        None, description="Where the persisted index lives (default: a folder per corpus under ~/.cache/corpus-bot)."
+    )
     api_url: str = Field(
         "https://api.telegram.org",
         description="Root of the Bot API server; requests go to {api_url}/bot<token>/<method>, files to "
@@ -142,7 +149,24 @@ class Settings(BaseSettings):
 
     @property
     def resolved_index_dir(self) -> Path:
-        return self.index_dir or self.corpus_dir.resolve().parent / ".index"
+        return self.index_dir_for(self.corpus_dir)
+
+    def index_dir_for(self, corpus: Path) -> Path:
+        """BOT_INDEX_DIR, else a cache folder of this corpus's own: never inside or beside the corpus,
+        which may be read-only and which loading must not write to."""
+        if self.index_dir is not None:
+            return self.index_dir
+        resolved = Path(corpus).resolve()
+        digest = hashlib.sha1(str(resolved).encode("utf-8")).hexdigest()[:12]
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return cache / "corpus-bot" / f"{resolved.name or 'corpus'}-{digest}"
+
+    def search_settings(self) -> "SearchSettings":
+        """The search settings these settings imply (the CLI and the bot must agree, or each would
+        rebuild the other's persisted index)."""
+        from bot.search import SearchSettings
+
+        return SearchSettings(passage_chars=self.passage_chars)
 
     @property
     def webhook_path(self) -> str:

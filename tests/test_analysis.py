@@ -78,3 +78,55 @@ def test_tokens_carry_spans_in_the_original_text():
 def test_settings_can_turn_filters_off():
     an = Analyzer("en", AnalysisSettings(stop_words=False, stemming=False))
     assert an.terms("The negotiations") == ["the", "negotiations"]
+
+
+TRICKY = [
+    "Plain ASCII text, with punctuation: (yes) -- 2024's numbers 3.14 and e-mail@example.com!",
+    "Curly “quotes” and ‘apostrophes’ — dashes – ellipsis… «guillemets» • bullets · dots",
+    "Non\u00a0breaking\u2009thin\u202fspaces and primes 5′ 6″",
+    "Soft\u00adhyphen in co\u00adoperation and zero\u200bwidth join",
+    "İstanbul’da IŞIK ılık Iğdır",
+    "Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ and ligatures ﬁne ﬂow",
+    "Café naïve résumé façade e\u0301 composed",
+    "Москва и Минск — переговоры о газе; Лукашенко сказал «нет».",
+    "中国的经济发展很快。日本語のテキスト、カタカナ。",
+    "ภาษาไทยไม่มีช่องว่าง และ ข้อความ",
+    "हिन्दी भाषा में समाचार",
+    "Emoji 🙂 and symbols ©®™ and math 𝐀𝐁𝐂 and 𝟙𝟚𝟛",
+    "MIXED case WORDS Running runner runs under_score",
+    "",
+    "   ",
+    "a" * 70 + " toolongword " + "b" * 64,
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "tr", "az", "ru", "zh", "th", "hi", None])
+def test_ascii_shortcut_gives_exactly_the_full_chain(lang):
+    """Analyzer.words takes a bytes shortcut for ASCII text; it must equal normalize + lowercase + TOKEN_RE."""
+    from bot.analysis import TOKEN_RE
+
+    an = Analyzer(lang)
+    for text in TRICKY + [t.upper() for t in TRICKY] + ["".join(chr(c) for c in range(128))]:
+        words, _ = an.words(text)
+        assert words == TOKEN_RE.findall(lowercase(normalize(text), lang)), text
+
+
+def test_shortcut_separators_separate_words_in_the_full_chain_too():
+    from bot.analysis import _SEPARATOR_RE, TOKEN_RE
+
+    for c in _SEPARATOR_RE.pattern.strip("[]"):
+        assert TOKEN_RE.findall(lowercase(normalize(f"a{c}b"))) == ["a", "b"], hex(ord(c))
+
+
+def test_index_builder_add_text_equals_add_terms():
+    from bot.index import IndexBuilder
+
+    for lang in ["en", "tr", "zh", "hi", None]:
+        an = Analyzer(lang)
+        fast, slow = IndexBuilder(), IndexBuilder()
+        for text in TRICKY * 2:  # the second round hits remembered words
+            fast.add_text(an, text)
+            slow.add_terms(an.terms(text))
+        a, b = fast.build(), slow.build()
+        assert a.vocab == b.vocab
+        assert (a.indptr == b.indptr).all() and (a.doc_ids == b.doc_ids).all() and (a.weights == b.weights).all()

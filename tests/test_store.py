@@ -11,7 +11,6 @@ import pickle
 import random
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +18,9 @@ import pytest
 
 import bot.index as index_mod
 from bot import store
-from bot.analysis import analyzer_for
 from bot.articles import Article, load_corpus
 from bot.bench import SyntheticCorpus
-from bot.index import Index, IndexBuilder, ScoringSettings
+from bot.index import Index, ScoringSettings
 from bot.passages import split_article
 from bot.render import answer_json
 from bot.search import Engine, SearchSettings
@@ -154,59 +152,6 @@ def test_passage_table_is_a_sequence_of_passages(built):
     assert table == expected
     with pytest.raises(IndexError):
         table[len(expected)]
-
-
-# --- the fast analysis path -------------------------------------------------------------------------
-
-TRICKY = [
-    "Plain ASCII text, with punctuation: (yes) -- 2024's numbers 3.14 and e-mail@example.com!",
-    "Curly “quotes” and ‘apostrophes’ — dashes – ellipsis… «guillemets» • bullets · dots",
-    "Non\u00a0breaking\u2009thin\u202fspaces and primes 5′ 6″",
-    "Soft\u00adhyphen in co\u00adoperation and zero\u200bwidth join",
-    "İstanbul’da IŞIK ılık Iğdır",
-    "Ｆｕｌｌ－ｗｉｄｔｈ ＡＢＣ and ligatures ﬁne ﬂow",
-    "Café naïve résumé façade e\u0301 composed",
-    "Москва и Минск — переговоры о газе; Лукашенко сказал «нет».",
-    "中国的经济发展很快。日本語のテキスト、カタカナ。",
-    "ภาษาไทยไม่มีช่องว่าง และ ข้อความ",
-    "हिन्दी भाषा में समाचार",
-    "Emoji 🙂 and symbols ©®™ and math 𝐀𝐁𝐂 and 𝟙𝟚𝟛",
-    "MIXED case WORDS Running runner runs",
-    "",
-    "   ",
-    "a" * 70 + " toolongword " + "b" * 64,
-]
-
-
-@pytest.mark.parametrize("lang", ["en", "tr", "ru", "zh", "th", "hi", None])
-def test_fast_path_equals_analyzer_terms(lang, corpus):
-    analyzer = analyzer_for(lang)
-    texts = list(TRICKY)
-    folder, _ = corpus
-    for a in load_corpus(folder).articles[:30]:
-        texts += a.paragraphs
-    fast, slow = IndexBuilder(), IndexBuilder()
-    for t in texts * 2:  # the second round hits the remembered words
-        fast.add_text(analyzer, t)
-        slow.add_terms(analyzer.terms(t))
-    a, b = fast.build(), slow.build()
-    assert a.vocab == b.vocab
-    for name in ("indptr", "doc_ids", "weights", "doc_len"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-
-
-def test_a_disagreeing_fast_path_falls_back_to_the_analyzer(monkeypatch, caplog):
-    arts = [Article(id=f"a{i}", title="t", paragraphs=[f"alpha beta gamma number {i} delta"], lang="en") for i in range(5)]
-    reference = Engine.build(arts)
-    from bot import analysis
-
-    original = analysis.Analyzer.terms
-    monkeypatch.setattr(analysis.Analyzer, "terms", lambda self, text: [t for t in original(self, text) if t != "beta"])
-    with caplog.at_level(logging.WARNING):
-        engine = Engine.build(arts)
-    assert "fast analysis path disagrees" in caplog.text
-    assert engine.index.vocab.get("beta") is None  # built through the (changed) analyzer
-    assert engine.index.vocab.get("alpha") == reference.index.vocab.get("alpha")
 
 
 # --- exact top-k with pruning ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.render import html_reload_summary
-from bot.search import Engine, SearchSettings
+from bot.search import Engine
 from bot.service import Library, ReloadSummary
 from bot.settings import Settings
 
@@ -27,7 +27,7 @@ def open_library(settings: Settings) -> Library:
     """The corpus as a Library, its first engine ready (a fresh persisted index, else a build)."""
     library = Library(
         settings.corpus_dir,
-        SearchSettings(passage_chars=settings.passage_chars),
+        settings.search_settings(),
         index_dir=settings.resolved_index_dir,
     )
     library.open()

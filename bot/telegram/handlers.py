@@ -138,18 +138,10 @@ def _short(text: str, n: int) -> str:
 # --- answering ---------------------------------------------------------------------------------
 
 
-def _recent(engine: Engine, n: int) -> list[tuple[int, Article]]:
-    """Articles newest first (undated ones last, in corpus order)."""
-    numbered = list(enumerate(engine.articles))
-    dated = sorted((x for x in numbered if x[1].published), key=lambda x: x[1].published, reverse=True)
-    undated = [x for x in numbered if not x[1].published]
-    return (dated + undated)[:n]
-
-
 def _example_questions(engine: Engine, n: int = 2) -> list[str]:
     """Example questions from recent titles: "What about <start of the title>?"."""
     out = []
-    for _, a in _recent(engine, n):
+    for _, a in engine.recent(n):
         if not a.title:
             continue
         head = a.title.replace("?", ":").split(":")[0].strip() or a.title
@@ -173,7 +165,7 @@ def _render(state: BotState, answer: Answer) -> tuple[str, InlineKeyboardMarkup 
         if answer.offset > 0:
             return "No further passages match that question.", None
         engine = state.engine
-        titles = [a.title for _, a in _recent(engine, 3) if a.title]
+        titles = [a.title for _, a in engine.recent(3) if a.title]
         return html_nothing_found(answer.query, len(engine.articles), titles), None
     key = state.key_for(answer.query)
     return html_answer(answer), answer_keyboard(answer, key, state.settings.results)
@@ -254,7 +246,7 @@ async def cmd_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: what the bot knows, a few recent titles, example questions."""
     engine = state_of(context).engine
-    recent = [a for _, a in _recent(engine, 3)]
+    recent = [a for _, a in engine.recent(3)]
     text = html_welcome(
         len(engine.articles), len(engine.passages), recent, _example_questions(engine), context.bot.username or ""
     )
