@@ -76,7 +76,25 @@ class NoIndex(StoreError):
 # --- compact forms ------------------------------------------------------------------------------------
 
 
-class PassageTable(Sequence):
+class _ArraySequence(Sequence):
+    """A read-only sequence over arrays: slices, negative indices and bounds here, `_item` in each."""
+
+    NAME = "item"
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._item(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"{self.NAME} index out of range")
+        return self._item(i)
+
+    def _item(self, i: int):
+        raise NotImplementedError
+
+
+class PassageTable(_ArraySequence):
     """The passages as five int32 columns; `Passage` objects are made on access.
 
     A million Passage objects take ~150 MB and a second to create; the columns take 20 MB and load
@@ -99,13 +117,9 @@ class PassageTable(Sequence):
     def __len__(self) -> int:
         return len(self.article)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("passage index out of range")
+    NAME = "passage"
+
+    def _item(self, i: int) -> Passage:
         return Passage(int(self.article[i]), int(self.index[i]), int(self.count[i]), int(self.start[i]), int(self.end[i]))
 
     def __iter__(self) -> Iterator[Passage]:
@@ -184,7 +198,7 @@ class StoredArticle(Article):
         return (Article, tuple(getattr(self, f.name) for f in fields(Article)))
 
 
-class ArticleStore(Sequence):
+class ArticleStore(_ArraySequence):
     """The articles, decoded on access from two byte blobs (metadata, zlib'd paragraphs)."""
 
     CACHE = 4096  # articles kept decoded
@@ -197,13 +211,9 @@ class ArticleStore(Sequence):
     def __len__(self) -> int:
         return len(self.meta_off) - 1
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("article index out of range")
+    NAME = "article"
+
+    def _item(self, i: int) -> StoredArticle:
         with self._lock:
             a = self._cache.get(i)
             if a is not None:
@@ -390,8 +400,6 @@ def save(engine: "Engine", index_dir: Path, corpus_fp: dict | None = None, build
 
     Raises OSError when it cannot write; the previous index, if any, stays as it was.
     """
-    from bot.search import Engine  # noqa: F401  (import cycle: search imports store lazily)
-
     t0 = time.perf_counter()
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
