@@ -16,6 +16,18 @@ ADMIN_ID = 4242
 USER_ID = 1001  # FakeBotAPI's default user
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _index_cache(tmp_path_factory):
+    """Persisted indexes default to ~/.cache/corpus-bot: keep the tests' (and their subprocesses') in a temp dir."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     """No BOT_* variables or .env from the developer's machine leak into a test."""
