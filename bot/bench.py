@@ -364,7 +364,7 @@ def phase_query(a: dict) -> dict:
     t = time.perf_counter()
     engine = open_engine(corpus, settings, index_dir=index_dir)
     load_s = time.perf_counter() - t
-    if getattr(engine, "manifest", None) is None:
+    if engine.manifest is None:
         raise SystemExit("the persisted index was not fresh: it was rebuilt instead of loaded")
     engine.ask(questions[0], k=3)
     ready = time.time()

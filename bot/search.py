@@ -67,23 +67,34 @@ class Engine:
 
     def __init__(
         self,
-        articles: list[Article],
-        passages: list[Passage],
+        articles: Sequence[Article],
+        passages: Sequence[Passage],
         index: Index,
         settings: SearchSettings,
         skipped: list[Skipped] | None = None,
         build_seconds: float = 0.0,
+        *,
+        built_at: float | None = None,
+        languages: Iterable[str] | None = None,
+        main_language: str | None = None,
     ):
+        """`languages` and `main_language` are derived from the articles unless given (a persisted
+        index gives them, so opening it needs no pass over the articles)."""
         self.articles = articles
         self.passages = passages
         self.index = index
         self.settings = settings
         self.skipped = skipped or []
         self.build_seconds = build_seconds
-        self.built_at = time.time()
-        self.languages = frozenset(a.lang for a in articles if a.lang)
-        counts = Counter(a.lang for a in articles if a.lang)
-        self.main_language = counts.most_common(1)[0][0] if counts else None
+        self.built_at = built_at or time.time()
+        if languages is None:
+            counts = Counter(a.lang for a in articles if a.lang)
+            languages = counts
+            main_language = counts.most_common(1)[0][0] if counts else None
+        self.languages = frozenset(languages)
+        self.main_language = main_language
+        self.manifest: dict | None = None  # set when loaded from a persisted index (bot.store)
+        self.store_path: Path | None = None
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -135,30 +146,6 @@ class Engine:
         idx = builder.build()
         return cls(articles, passages, idx, settings, skipped, time.perf_counter() - t0)
 
-    @classmethod
-    def restore(
-        cls,
-        articles: Sequence[Article],
-        passages: Sequence[Passage],
-        index: Index,
-        settings: SearchSettings,
-        *,
-        skipped: list[Skipped] | None = None,
-        build_seconds: float = 0.0,
-        built_at: float | None = None,
-        languages: Iterable[str] = (),
-        main_language: str | None = None,
-    ) -> "Engine":
-        """An Engine from parts known already (a persisted index): no pass over the articles."""
-        engine = cls([], [], index, settings, skipped, build_seconds)
-        engine.articles = articles  # type: ignore[assignment]
-        engine.passages = passages  # type: ignore[assignment]
-        engine.languages = frozenset(languages)
-        engine.main_language = main_language
-        if built_at:
-            engine.built_at = built_at
-        return engine
-
     def save(self, index_dir: Path, corpus_fingerprint: dict | None = None) -> Path:
         """Persist this engine in `index_dir` (atomically; see `bot.store`)."""
         from bot import store
@@ -181,9 +168,6 @@ class Engine:
             lang = detect(question, among=self.languages) or lang
         return analyzer_for(lang, self.settings.analysis)
 
-    def passage_text(self, p: Passage) -> str:
-        return self.articles[p.article].text[p.start : p.end]
-
     def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
         """The best `k` passages (after `offset`) sharing at least one term with the question."""
         analyzer = self.query_analyzer(question)
@@ -194,7 +178,7 @@ class Engine:
         for rank, (pid, score) in enumerate(ranked[:k], start=offset + 1):
             p = self.passages[pid]
             a = self.articles[p.article]
-            text = self.passage_text(p)
+            text = a.text[p.start : p.end]
             p_analyzer = analyzer_for(a.lang, self.settings.analysis)
             matched = [t for t in p_analyzer.tokens(text) if t.term in wanted]
             hits.append(

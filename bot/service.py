@@ -220,7 +220,7 @@ class Library:
         """
         from bot import store
 
-        manifest = getattr(self._engine, "manifest", None)
+        manifest = self._engine.manifest if self._engine is not None else None
         if manifest is None:
             return "the current engine was not loaded from a persisted index"
         if not self.corpus.exists():

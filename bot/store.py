@@ -713,7 +713,7 @@ def _load_generation(gen: Path, verify: bool) -> "Engine":
     passages = PassageTable(*(a["p_" + c] for c in PassageTable.COLUMNS))
     articles = ArticleStore(a["art_meta"], a["art_meta_off"], a["art_text"], a["art_text_off"])
     skipped = [Skipped(p, r) for p, r in manifest.get("skipped", [])]
-    engine = Engine.restore(
+    engine = Engine(
         articles, passages, index, settings,
         skipped=skipped,
         build_seconds=float(manifest.get("build_seconds", 0.0)),
