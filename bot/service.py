@@ -198,17 +198,15 @@ class Library:
 
     def open(self, progress: bool = False) -> Engine:
         """Set up the first engine (blocking): the persisted index when fresh, else a build."""
-        if self.index_dir is not None:
+        if self.isolate:
             from bot import store
 
             fingerprint = store.corpus_fingerprint(self.corpus, exclude=self.index_dir) if self.corpus.exists() else None
             engine = load_fresh(self.index_dir, self.settings, fingerprint) if fingerprint else None
             if engine is None:
-                engine = self._rebuild_isolated() if self.isolate else open_engine(
-                    self.corpus, self.settings, progress, index_dir=self.index_dir, rebuild=True
-                )
-        else:
-            engine = open_engine(self.corpus, self.settings, progress)
+                engine = self._rebuild_isolated()
+        else:  # loads a fresh persisted index itself, else builds (and persists, with an index_dir)
+            engine = open_engine(self.corpus, self.settings, progress, index_dir=self.index_dir)
         with self._lock:
             self._engine = engine
         return engine
