@@ -38,16 +38,26 @@ def answer_json(a: Answer) -> dict:
     return {"query": a.query, "hits": [hit_json(h) for h in a.hits]}
 
 
-def attribution(h: Hit) -> str:
-    """"Title — Author, Outlet, 2019-12-09 · ¶ 3 of 7": the parts that are known."""
-    a = h.article
-    people = ", ".join(x for x in (a.author, a.source) if x)
-    parts = [a.title or "(untitled)"]
-    if people:
-        parts.append(people)
+def source_parts(a: Article, position: tuple[int, int] | None = None) -> tuple[str, str]:
+    """("Title", " — Author, Outlet, 2019-12-09 · ¶ 3 of 7"): an attribution line, the parts that are
+    known, with the title apart so that a rendering can link it."""
+    title = _clip(a.title or "(untitled)", _MAX_TITLE)
+    people = ", ".join(_clip(x, 100) for x in (a.author, a.source) if x)
+    rest = f" — {people}" if people else ""
     if a.published:
-        parts.append(a.published)
-    return " — ".join(parts[:2]) + (f", {parts[2]}" if len(parts) > 2 else "") + f" · ¶ {h.passage.index + 1} of {h.passage.count}"
+        rest += (", " if people else " — ") + a.published
+    if position is not None:
+        rest += f" · ¶ {position[0]} of {position[1]}"
+    return title, rest
+
+
+def position_of(h: Hit) -> tuple[int, int]:
+    return (h.passage.index + 1, h.passage.count)
+
+
+def attribution(h: Hit) -> str:
+    """"Title — Author, Outlet, 2019-12-09 · ¶ 3 of 7", as plain text."""
+    return "".join(source_parts(h.article, position_of(h)))
 
 
 class _Style:
@@ -185,20 +195,12 @@ def html_styled(
 
 def html_source_line(a: Article, position: tuple[int, int] | None = None, link: bool = True) -> str:
     """Title (linked) — Author, Outlet, date · ¶ n of m: the attribution of a passage or article."""
-    title = _clip(a.title or "(untitled)", _MAX_TITLE)
-    line = html_link(title, a.url) if link else escape(title)
-    people = ", ".join(_clip(x, 100) for x in (a.author, a.source) if x)
-    if people:
-        line += " — " + escape(people)
-    if a.published:
-        line += (", " if people else " — ") + escape(a.published)
-    if position is not None:
-        line += f" · ¶ {position[0]} of {position[1]}"
-    return line
+    title, rest = source_parts(a, position)
+    return (html_link(title, a.url) if link else escape(title)) + escape(rest)
 
 
 def html_attribution(h: Hit, link: bool = True) -> str:
-    return html_source_line(h.article, (h.passage.index + 1, h.passage.count), link)
+    return html_source_line(h.article, position_of(h), link)
 
 
 def _snap(text: str, ws: int, we: int) -> tuple[int, int]:
