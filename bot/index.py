@@ -133,18 +133,6 @@ class Index:
             builder.add_terms(terms)
         return builder.build()
 
-    @classmethod
-    def from_arrays(
-        cls,
-        vocab: dict[str, int],
-        term_ids: np.ndarray,
-        doc_of: np.ndarray,
-        doc_len: np.ndarray,
-        settings: ScoringSettings,
-    ) -> "Index":
-        """Build from one (term id, passage id) pair per token occurrence, in passage order."""
-        return _postings(vocab, np.asarray(term_ids), np.asarray(doc_len), settings, doc_of=np.asarray(doc_of))
-
     # -- querying -----------------------------------------------------------------------------------
 
     @property
@@ -488,7 +476,6 @@ def _postings(
     term_ids: np.ndarray | list[np.ndarray],
     doc_len: np.ndarray,
     settings: ScoringSettings,
-    doc_of: np.ndarray | None = None,
 ) -> Index:
     """The index of token term ids (passage after passage, `doc_len[i]` tokens for passage i).
 
@@ -511,16 +498,13 @@ def _postings(
         at += len(c)
         del c
     key *= span
-    if doc_of is None:
-        ends = np.cumsum(doc_len, dtype=np.int64)
-        per = max(1, step // 64)
-        for d0 in range(0, n_docs, per):  # a slice of passages at a time
-            d1 = min(d0 + per, n_docs)
-            a, b = int(ends[d0 - 1]) if d0 else 0, int(ends[d1 - 1])
-            key[a:b] += np.repeat(np.arange(d0, d1, dtype=np.int64), doc_len[d0:d1])
-        del ends
-    else:
-        key += doc_of
+    ends = np.cumsum(doc_len, dtype=np.int64)
+    per = max(1, step // 64)
+    for d0 in range(0, n_docs, per):  # a slice of passages at a time
+        d1 = min(d0 + per, n_docs)
+        a, b = int(ends[d0 - 1]) if d0 else 0, int(ends[d1 - 1])
+        key[a:b] += np.repeat(np.arange(d0, d1, dtype=np.int64), doc_len[d0:d1])
+    del ends
     key.sort()
 
     # two passes over the sorted keys, a slice at a time (no full-size temporary): count the postings;
