@@ -91,7 +91,7 @@ def cmd_eval(args) -> int:
     from bot.search import SearchSettings
 
     settings = SearchSettings(passage_chars=args.passage_chars) if args.passage_chars else SearchSettings()
-    report = evaluate([Path(f) for f in args.files], ks, settings)
+    report = evaluate([Path(f) for f in args.files], ks, settings, halves=args.halves)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", default="1,3,5", help="cut-offs for answer hit@k (default 1,3,5)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--passage-chars", type=int, help="target passage size (default: the engine's)")
+    p.add_argument(
+        "--halves",
+        action="store_true",
+        help="also report each file's two halves (first and second half of its articles), each indexed on its own",
+    )
     p.set_defaults(func=cmd_eval)
 
     from bot.bench import add_arguments as bench_arguments
