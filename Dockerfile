@@ -24,7 +24,7 @@ RUN pip install --no-cache-dir . \
     && chown -R 10001:10001 /data
 
 # The sample article, so a fresh volume is not empty; a mounted corpus folder replaces it.
-COPY --chown=10001:10001 corpus/ /data/corpus/
+COPY --chown=10001:10001 bot/sample/ /data/corpus/
 
 USER 10001:10001
 VOLUME ["/data/corpus", "/data/index"]

@@ -17,7 +17,8 @@ from bot.settings import SettingsError, describe_error
 
 
 def _open_engine(args, progress: bool = False, rebuild: bool = False):
-    """The engine of --corpus (else BOT_CORPUS_DIR, else corpus/), from its persisted index when fresh."""
+    """The engine of --corpus (else BOT_CORPUS_DIR, else ./corpus, else the bundled sample), from its
+    persisted index when fresh."""
     from bot.service import open_engine
     from bot.settings import load_settings
 
@@ -131,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     def corpus_arg(p):
-        p.add_argument("--corpus", help="article file or folder (default: $BOT_CORPUS_DIR, then corpus/)")
+        p.add_argument(
+            "--corpus",
+            help="article file or folder (default: $BOT_CORPUS_DIR, else ./corpus if it exists, else the bundled sample)",
+        )
 
     p = sub.add_parser("ask", help="answer a question (or a file of them)")
     corpus_arg(p)

@@ -21,10 +21,24 @@ if TYPE_CHECKING:
     from bot.search import SearchSettings
 
 ENV_PREFIX = "BOT_"
+# The sample article shipped inside the package (read-only in site-packages): the corpus of last resort,
+# so that `pip install . && corpus-bot ask ...` answers in any folder.
+SAMPLE_CORPUS = Path(__file__).resolve().parent / "sample"
 # Telegram's rule for X-Telegram-Bot-Api-Secret-Token.
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Fields whose values must never be echoed in an error message.
 _SECRET_FIELDS = frozenset({"token", "webhook_secret"})
+
+
+def default_corpus_dir() -> Path:
+    """./corpus when the current folder has one (a checkout, a deployment), else the bundled sample."""
+    local = Path("corpus")
+    return local if local.is_dir() else SAMPLE_CORPUS
+
+
+def is_sample_corpus(path: Path) -> bool:
+    resolved = Path(path).resolve()
+    return resolved == SAMPLE_CORPUS or SAMPLE_CORPUS in resolved.parents
 
 
 class SettingsError(Exception):
@@ -38,7 +52,10 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="Telegram user ids allowed to reload and upload: `123,456` or `[123, 456]`."
     )
-    corpus_dir: Path = Field(Path("corpus"), description="Folder of article files.")
+    corpus_dir: Path = Field(
+        default_factory=default_corpus_dir,
+        description="Folder of article files (default: ./corpus if that folder exists, else the bundled sample).",
+    )
     index_dir: Path | None = Field(
         None, description="Where the persisted index lives (default: a folder per corpus under ~/.cache/corpus-bot)."
     )
@@ -146,6 +163,11 @@ class Settings(BaseSettings):
                 "(Telegram sends it with every update so forged requests can be refused)"
             )
         return self
+
+    @property
+    def corpus_is_sample(self) -> bool:
+        """True when the corpus is the packaged sample, which must never be written to."""
+        return is_sample_corpus(self.corpus_dir)
 
     @property
     def resolved_index_dir(self) -> Path:

@@ -40,9 +40,11 @@ def clean_env(monkeypatch, tmp_path):
 
 @pytest.fixture
 def corpus_dir(tmp_path) -> Path:
-    """A temp copy of corpus/ (real files on disk) that tests may add to."""
+    """A temp copy of the bundled sample corpus (real files on disk) that tests may add to."""
+    from bot.settings import SAMPLE_CORPUS
+
     target = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", target)
+    shutil.copytree(SAMPLE_CORPUS, target)
     return target
 
 

@@ -21,9 +21,9 @@ from bot.articles import (
     normalize_lang,
     parse_bytes,
 )
+from bot.settings import SAMPLE_CORPUS
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "corpus" / "000_d4a8a0365c09b999.txt"
+SAMPLE = SAMPLE_CORPUS / "000_d4a8a0365c09b999.txt"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "articles"
 
 LONG_PARA = "The council approved the budget after a long debate about road repairs and school meals."

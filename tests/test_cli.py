@@ -105,3 +105,37 @@ def test_eval_reports_hit_rates_on_a_squad_file(tmp_path):
     assert row["questions"] == 3 and row["hit@1"] == 100.0 and row["hit@3"] == 100.0
     assert row["mrr@10"] == 1.0 and row["mean_passage_chars"] > 0
     assert report["macro"]["hit@1"] == 100.0
+
+
+QUESTION = "Who is the Belarusian ambassador to Russia?"
+
+
+def test_answers_from_the_bundled_sample_in_any_folder(tmp_path):
+    """An installed package answers out of the box: the sample ships inside it (run from an empty folder,
+    so the installed package is what runs, not this checkout)."""
+    env = {"PYTHONPATH": ""}
+    out = run("ask", "--json", QUESTION, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "Uladzimir Syamashka" in json.loads(out.stdout)["hits"][0]["text"]
+    assert list(tmp_path.iterdir()) == []  # nothing written into the user's folder
+
+
+def _corpus(folder: Path, title: str, text: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_text(f"Title: {title}\n\n{text}\n", encoding="utf-8")
+    return folder
+
+
+def test_corpus_choice_flag_then_environment_then_local_folder(tmp_path):
+    _corpus(tmp_path / "corpus", "Local", "Otters swim in the local river.")
+    env_corpus = _corpus(tmp_path / "env", "Env", "Otters swim in the environment lake.")
+    flag_corpus = _corpus(tmp_path / "flag", "Flag", "Otters swim in the flagged pond.")
+
+    def title(*args, env=None):
+        out = run("ask", "--json", *args, "otters", cwd=tmp_path, env={"PYTHONPATH": "", **(env or {})})
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)["hits"][0]["article"]["title"]
+
+    assert title() == "Local"  # ./corpus beats the bundled sample
+    assert title(env={"BOT_CORPUS_DIR": str(env_corpus)}) == "Env"
+    assert title("--corpus", str(flag_corpus), env={"BOT_CORPUS_DIR": str(env_corpus)}) == "Flag"

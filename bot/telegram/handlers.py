@@ -43,7 +43,7 @@ from bot.settings import Settings
 from bot.service import ReloadSummary
 from bot.telegram.corpus import CorpusLibrary, html_reload_report
 from bot.telegram.guard import Metrics, QuestionLimiter
-from bot.telegram.uploads import safe_name, save_upload
+from bot.telegram.uploads import safe_name, save_upload, upload_refusal
 
 log = logging.getLogger(__name__)
 
@@ -424,6 +424,10 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     if not state.is_admin(update.effective_user.id if update.effective_user else None):
         await _refuse(update, "upload")
+        return
+    refusal = upload_refusal(state.settings.corpus_dir)
+    if refusal:
+        await message.reply_text(f"Not added: {escape(refusal)}")
         return
     doc = message.document
     name = doc.file_name or "upload.txt"

@@ -7,6 +7,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from bot.settings import is_sample_corpus
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_STEM = 80
 
@@ -25,6 +27,25 @@ def safe_name(name: str | None, default: str = "upload.txt") -> str:
     ext = _UNSAFE.sub("", ext).lower()
     d_stem, _, d_ext = default.rpartition(".")
     return f"{stem or d_stem}.{ext or d_ext}"
+
+
+def upload_refusal(corpus: Path) -> str | None:
+    """Why an upload cannot be saved into `corpus` (one line for the admin), or None when it can.
+
+    The bundled sample lives inside the installed package: writing there would change site-packages
+    and be lost on the next install, so the admin is told how to give the bot a corpus of its own.
+    """
+    if is_sample_corpus(corpus):
+        return (
+            "the bot is answering from the bundled sample corpus, which is read-only. "
+            "Set BOT_CORPUS_DIR to a folder of your own (the sample can be copied there) and restart the bot."
+        )
+    if corpus.exists() and not corpus.is_dir():
+        return f"the corpus is the single file {corpus.name}; set BOT_CORPUS_DIR to a folder to add articles."
+    probe = corpus if corpus.exists() else next((p for p in corpus.resolve().parents if p.exists()), None)
+    if probe is not None and not os.access(probe, os.W_OK | os.X_OK):
+        return f"the corpus folder {corpus} is read-only for the bot."
+    return None
 
 
 def save_upload(folder: Path, name: str, data: bytes) -> Path:
