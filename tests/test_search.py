@@ -1,14 +1,14 @@
 """The engine over real article files: answers, attribution, highlights, empty answers."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.articles import load_corpus
 from bot.search import Engine
+from bot.settings import SAMPLE_CORPUS
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = SAMPLE_CORPUS
 
 
 @pytest.fixture(scope="module")

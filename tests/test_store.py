@@ -25,6 +25,7 @@ from bot.passages import split_article
 from bot.render import answer_json
 from bot.search import Engine, SearchSettings
 from bot.service import EmptyCorpus, Library, open_engine
+from bot.settings import SAMPLE_CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +46,7 @@ def make_corpus(folder: Path, passages: int = 1200, seed: int = 3) -> tuple[Path
     for f in (ROOT / "tests" / "fixtures" / "articles").iterdir():
         if f.is_file():
             shutil.copy(f, folder / f.name)
-    for f in (ROOT / "corpus").iterdir():
+    for f in SAMPLE_CORPUS.iterdir():
         if f.is_file():
             shutil.copy(f, folder / f.name)
     synth = SyntheticCorpus(passages, seed)
@@ -82,7 +83,7 @@ def same_answers(a: Engine, b: Engine, questions: list[str], k: int = 5) -> None
 
 def test_round_trip_gives_identical_results(built, tmp_path):
     engine, questions = built
-    fp = store.corpus_fingerprint(ROOT / "corpus")
+    fp = store.corpus_fingerprint(SAMPLE_CORPUS)
     gen = engine.save(tmp_path / "idx", fp)
     assert gen.parent == tmp_path / "idx" and (gen / store.MANIFEST).exists()
     loaded = Engine.load(tmp_path / "idx")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import SAMPLE_CORPUS, Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +78,7 @@ def test_env_file_is_read(clean_env, tmp_path):
 
 
 def test_no_token_explains_and_opens_console_chat(tmp_path):
-    out = python_m_bot(cwd=tmp_path, env={"BOT_CORPUS_DIR": str(ROOT / "corpus")})
+    out = python_m_bot(cwd=tmp_path, env={"BOT_CORPUS_DIR": str(SAMPLE_CORPUS)})
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "@BotFather" in lines[0] and "/newbot" in lines[0]
