@@ -81,7 +81,19 @@ class Settings(BaseSettings):
     )
     user_questions_per_minute: float = Field(20, gt=0, description="Sustained questions per user per minute.")
     user_burst: int = Field(5, ge=1, description="Questions a user may send in a quick burst before 'slow down'.")
-    max_retries: int = Field(3, ge=0, le=10, description="Retries of a request Telegram answered with 429 (flood).")
+    send_retry_seconds: float = Field(
+        60, gt=0, le=3600,
+        description="How long a request to Telegram is retried (5xx, connection reset, timeout, 429 after its "
+        "retry_after) before the answer is given up for lost (logged with the chat id).",
+    )
+    api_timeout: float = Field(
+        25, ge=1, le=300,
+        description="Seconds to wait for a Bot API reply before trying again; far above a slow reply, so an answer "
+        "that is merely slow is waited for rather than sent twice.",
+    )
+    concurrent_updates: int = Field(
+        64, ge=1, le=4096, description="Updates handled at the same time (each chat's in order, one after another)."
+    )
     overall_max_rate: float = Field(30, gt=0, description="Outgoing requests per second, all chats together.")
     group_max_rate: float = Field(20, gt=0, description="Outgoing messages per minute into one group.")
     log_level: str = Field("INFO", description="Logging level of `python -m bot run`.")

@@ -48,6 +48,23 @@ def corpus_dir(tmp_path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def prebuilt_corpus(tmp_path_factory) -> tuple[Path, Path]:
+    """A copy of corpus/ with its index already built: bots that only read it start in a blink.
+
+    Tests using it must not change the folder (use `corpus_dir` for that).
+    """
+    from bot.service import Library
+    from bot.settings import Settings
+
+    root = tmp_path_factory.mktemp("prebuilt")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(ROOT / "corpus", corpus)
+    settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=index)
+    Library(corpus, settings.search_settings(), index_dir=index).open()
+    return corpus, index
+
+
 @pytest.fixture
 async def fake_api():
     from tests.fakebotapi import FakeBotAPI

@@ -231,8 +231,8 @@ class Call(tuple):
 
     Behaves like the 2-tuple ``(method, params)`` (so ``method, params = call`` works) and
     additionally carries ``index``, ``status`` (HTTP status), ``response`` (the JSON body
-    returned), ``ok``, ``result``, ``error`` (description or None), ``content_type`` and
-    ``time``.
+    returned), ``ok``, ``result``, ``error`` (description or None), ``content_type``,
+    ``started`` (when the request arrived) and ``time`` (when it was answered or dropped).
     """
 
     def __new__(
@@ -244,6 +244,7 @@ class Call(tuple):
         status: int,
         response: dict,
         content_type: str | None = None,
+        started: float | None = None,
     ):
         self = super().__new__(cls, (method, params))
         self.index = index
@@ -251,6 +252,7 @@ class Call(tuple):
         self.response = response
         self.content_type = content_type
         self.time = time.time()
+        self.started = self.time if started is None else started
         return self
 
     @property
@@ -992,6 +994,8 @@ class FakeBotAPI:
             self._inline_queries: dict[str, dict] = {}
             self._failures: list[dict] = []
             self._delays: list[dict] = []
+            self._in_flight: dict[str, int] = {}
+            self.max_in_flight: dict[str, int] = {}
             self._commands: dict[str, list[dict]] = {}
             self._bot_texts: dict[str, str] = {}
             self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED_UPDATES
@@ -1210,20 +1214,26 @@ class FakeBotAPI:
         self,
         method: str | None,
         code: int = 429,
-        retry_after: int = 2,
+        retry_after: int | float = 2,
         times: int = 1,
         description: str | None = None,
         parameters: dict | None = None,
+        *,
+        chat_id: int | str | None = None,
+        body: str | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` (None = any method) fail.
 
         429 -> ``Too Many Requests: retry after N`` with ``parameters.retry_after`` (PTB
         raises RetryAfter); 400 -> BadRequest; 401/404 -> InvalidToken; 403 -> Forbidden;
-        409 -> Conflict; 5xx -> NetworkError.
+        409 -> Conflict; 5xx -> NetworkError.  ``chat_id``: only calls to that chat.
+        ``method="file"``: file downloads (``{api.url}/file/bot<token>/<path>``).
+        ``body``: answer with this raw (e.g. HTML) body instead of Telegram's JSON, as a
+        proxy in front of the Bot API does.
         """
         if description is None:
             description = {
-                429: f"Too Many Requests: retry after {retry_after}",
+                429: f"Too Many Requests: retry after {retry_after:g}",
                 400: "Bad Request: injected failure",
                 401: "Unauthorized",
                 403: "Forbidden: bot was blocked by the user",
@@ -1235,33 +1245,45 @@ class FakeBotAPI:
             }.get(code, f"Error {code}")
         if parameters is None and code == 429:
             parameters = {"retry_after": retry_after}
-        canonical = self._canonical(method) if method else None
-        with self._lock:
-            self._failures.append(
-                {
-                    "method": canonical or (method if method else None),
-                    "error": ApiError(code, description, parameters),
-                    "remaining": times,
-                }
-            )
+        self._add_rule(self._failures, method, times, chat_id, kind="fail",
+                       error=ApiError(code, description, parameters), body=body)
 
-    def delay_next(self, method: str | None, seconds: float, times: int = 1) -> None:
-        """Delay the response of the next ``times`` calls of ``method`` by ``seconds``."""
+    def reset_next(self, method: str | None, times: int = 1, *,
+                   chat_id: int | str | None = None) -> None:
+        """Drop the connection of the next ``times`` calls without any response (a reset).
+
+        The call is not carried out (nothing is sent) and is recorded with status 0.
+        """
+        self._add_rule(self._failures, method, times, chat_id, kind="reset")
+
+    def delay_next(self, method: str | None, seconds: float, times: int = 1, *,
+                   chat_id: int | str | None = None, after: bool = False) -> None:
+        """Delay the response of the next ``times`` calls of ``method`` by ``seconds``.
+
+        ``after=False``: wait, then carry the call out.  ``after=True``: carry it out (the
+        message is sent, the call recorded) and only then wait before answering -- a slow
+        Bot API as a client sees it: give up and send again, and the user gets it twice.
+        """
+        self._add_rule(self._delays, method, times, chat_id, seconds=seconds, after=after)
+
+    def _add_rule(self, rules: list[dict], method: str | None, times: int,
+                  chat_id: int | str | None, **rule: Any) -> None:
         canonical = self._canonical(method) if method else None
         with self._lock:
-            self._delays.append(
-                {"method": canonical or method, "seconds": seconds, "remaining": times}
-            )
+            rules.append({"method": canonical or (method if method else None), "remaining": times,
+                          "chat_id": None if chat_id is None else str(chat_id), **rule})
 
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
             self._delays.clear()
 
-    def _take_rule(self, rules: list[dict], method: str) -> dict | None:
+    def _take_rule(self, rules: list[dict], method: str, params: dict | None = None) -> dict | None:
+        chat = None if not params or params.get("chat_id") is None else str(params["chat_id"])
         with self._lock:
             for rule in rules:
-                if rule["remaining"] > 0 and rule["method"] in (None, method):
+                if rule["remaining"] > 0 and rule["method"] in (None, method) and \
+                        rule.get("chat_id") in (None, chat):
                     rule["remaining"] -= 1
                     if rule["remaining"] <= 0:
                         rules.remove(rule)
@@ -1935,7 +1957,10 @@ class FakeBotAPI:
         path = request.path
         m = re.match(r"^/bot([^/]+)/([A-Za-z0-9_]*)/?$", path)
         if m:
-            return await self._handle_api(request, m.group(1), m.group(2))
+            try:
+                return await self._handle_api(request, m.group(1), m.group(2))
+            except _ConnectionDropped:
+                return web.Response(status=204)  # never reaches the client: the socket is gone
         m = re.match(r"^/file/bot([^/]+)/(.+)$", path)
         if m:
             return self._handle_file(m.group(1), m.group(2))
@@ -1950,6 +1975,9 @@ class FakeBotAPI:
             info = self._files.get(file_id) if file_id else None
         if info is None:
             return _json_response(ApiError(404, "Not Found").payload(), 404)
+        failure = self._take_rule(self._failures, "file")
+        if failure and failure["kind"] == "fail":
+            return _json_response(failure["error"].payload(), failure["error"].code)
         return web.Response(
             body=info["content"],
             content_type=info["mime_type"] or "application/octet-stream",
@@ -1993,6 +2021,19 @@ class FakeBotAPI:
     async def _handle_api(self, request: web.Request, token: str,
                           method_name: str) -> web.StreamResponse:
         method = self._canonical(method_name) or method_name
+        with self._lock:
+            self._in_flight[method] = self._in_flight.get(method, 0) + 1
+            self.max_in_flight[method] = max(self.max_in_flight.get(method, 0),
+                                             self._in_flight[method])
+        try:
+            return await self._handle_api_call(request, token, method_name, method)
+        finally:
+            with self._lock:
+                self._in_flight[method] -= 1
+
+    async def _handle_api_call(self, request: web.Request, token: str, method_name: str,
+                               method: str) -> web.StreamResponse:
+        started = time.time()
         params: dict[str, Any] = {}
         try:
             if token != self.token:
@@ -2000,11 +2041,22 @@ class FakeBotAPI:
             if method_name.lower() not in self._methods:
                 raise ApiError(404, "Not Found")
             params = await self._read_params(request)
-            delay = self._take_rule(self._delays, method)
-            if delay:
+            delay = self._take_rule(self._delays, method, params)
+            if delay and not delay["after"]:
                 await asyncio.sleep(delay["seconds"])
-            failure = self._take_rule(self._failures, method)
+                delay = None
+            failure = self._take_rule(self._failures, method, params)
+            if failure and failure["kind"] == "reset":
+                self._record(method, params, 0, {"ok": False, "description": "connection reset"},
+                             request.content_type, started)
+                _abort(request)
+                raise _ConnectionDropped
             if failure:
+                if failure.get("body") is not None:
+                    err = failure["error"]
+                    self._record(method, params, err.code, err.payload(), request.content_type, started)
+                    return web.Response(text=failure["body"], status=err.code,
+                                        content_type="text/html")
                 raise failure["error"]
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
@@ -2016,20 +2068,24 @@ class FakeBotAPI:
             status = 200
         except ApiError as err:
             payload, status = err.payload(), err.code
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, _ConnectionDropped):
             raise
         except Exception as exc:  # bug in the fake or a badly typed parameter
             _LOG.exception("FakeBotAPI: error handling %s", method)
             payload = ApiError(400, f"Bad Request: {type(exc).__name__}: {exc}").payload()
             status = 400
-        self._record(method, params, status, payload, request.content_type)
+        if delay:  # carried out and recorded; the client hears of it only later
+            self._record(method, params, status, payload, request.content_type, started)
+            await asyncio.sleep(delay["seconds"])
+            return _json_response(payload, status)
+        self._record(method, params, status, payload, request.content_type, started)
         return _json_response(payload, status)
 
     def _record(self, method: str, params: dict, status: int, payload: dict,
-                content_type: str | None) -> None:
+                content_type: str | None, started: float | None = None) -> None:
         with self._lock:
             call = Call(method, params, index=len(self.calls), status=status,
-                        response=payload, content_type=content_type)
+                        response=payload, content_type=content_type, started=started)
             self.calls.append(call)
             self._notify_call_waiters()
 
@@ -2761,6 +2817,16 @@ class FakeBotAPI:
 # --------------------------------------------------------------------------------------
 # module helpers
 # --------------------------------------------------------------------------------------
+
+
+class _ConnectionDropped(Exception):
+    """Raised after aborting a connection on purpose (an injected reset)."""
+
+
+def _abort(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -16,7 +16,6 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Li
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -25,11 +24,15 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.settings import Settings
 from bot.telegram import handlers as h
 from bot.telegram.corpus import CorpusLibrary, open_library
-from bot.telegram.guard import Metrics, QuestionLimiter, install_redaction, redact
+from bot.telegram.guard import Metrics, install_redaction, redact
+from bot.telegram.sending import RetryingRateLimiter
+from bot.telegram.shared import Backends, Service, choose_backends
+from bot.telegram.updates import ChatOrderedProcessor, ResilientBot
 
 log = logging.getLogger(__name__)
 
@@ -47,33 +50,40 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 _background: set[asyncio.Task] = set()
 
 
-def build_application(settings: Settings, library: CorpusLibrary) -> Application:
-    """The bot: Bot API client (with flood-control retries), defaults, state and handlers."""
+def build_application(settings: Settings, library: CorpusLibrary, backends: Backends | None = None) -> Application:
+    """The bot: Bot API client (retried, rate-limited), concurrent per-chat-ordered handling, state, handlers.
+
+    `backends` holds the shared state (default: `choose_backends(settings)`, in memory for one process).
+    """
     if settings.token is None:
         raise ValueError("BOT_TOKEN is not set")
     token = settings.token.get_secret_value()
     install_redaction(token)
-    rate_limiter = AIORateLimiter(
-        overall_max_rate=settings.overall_max_rate,
-        overall_time_period=1,
-        group_max_rate=settings.group_max_rate,
-        group_time_period=60,
-        max_retries=settings.max_retries,
+    backends = backends or choose_backends(settings)
+    timeout = settings.api_timeout
+    bot = ResilientBot(
+        token,
+        base_url=f"{settings.api_url}/bot",
+        base_file_url=f"{settings.api_url}/file/bot",
+        request=HTTPXRequest(
+            connection_pool_size=256, read_timeout=timeout, write_timeout=timeout, connect_timeout=10,
+            pool_timeout=timeout, media_write_timeout=max(timeout, 60),
+        ),
+        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=timeout, connect_timeout=10),
+        defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        rate_limiter=RetryingRateLimiter(backends.send_budget, settings.send_retry_seconds),
     )
     application = (
         Application.builder()
-        .token(token)
-        .base_url(f"{settings.api_url}/bot")
-        .base_file_url(f"{settings.api_url}/file/bot")
-        .rate_limiter(rate_limiter)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .bot(bot)
+        .concurrent_updates(ChatOrderedProcessor(settings.concurrent_updates))
         .post_init(_post_init)
         .build()
     )
     application.bot_data["state"] = h.BotState(
         settings=settings,
         library=library,
-        limiter=QuestionLimiter(settings.user_questions_per_minute, settings.user_burst),
+        backends=backends,
         metrics=Metrics(),
     )
 
@@ -128,7 +138,11 @@ async def serve(
         if application.post_init:
             await application.post_init(application)
         await application.start()
+        started: list[Service] = []
         try:
+            for service in (state.backends.intake, *state.backends.services):
+                await service.start(application)
+                started.append(service)
             if settings.webhook_url:
                 await application.updater.start_webhook(
                     listen=settings.webhook_listen,
@@ -153,6 +167,11 @@ async def serve(
             log.info("stopping")
             if application.updater.running:
                 await application.updater.stop()
+            for service in reversed(started):
+                try:
+                    await service.stop()
+                except Exception as e:  # stopping the rest matters more
+                    log.error("could not stop %s: %s", type(service).__name__, e)
             await application.stop()
 
 

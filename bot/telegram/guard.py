@@ -136,12 +136,14 @@ class QuestionLimiter:
 
 
 class Metrics:
-    """Questions answered and their latency (last 1000), and uptime, for /stats."""
+    """Questions answered and their latency (last 1000), failures, and uptime, for /stats."""
 
     def __init__(self, clock=time.monotonic):
         self.clock = clock
         self.started = clock()
         self.questions = 0
+        self.errors = 0  # handler failures reported to the user
+        self.lost = 0  # answers given up after retrying (Telegram or the network kept failing)
         self.latencies: deque[float] = deque(maxlen=1000)
 
     def record(self, seconds: float) -> None:

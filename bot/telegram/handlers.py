@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections import OrderedDict
+import traceback
 from dataclasses import dataclass, field
 
 from telegram import (
@@ -23,7 +23,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.articles import SUPPORTED_EXTENSIONS, Article, ArticleError, parse_bytes
@@ -39,48 +39,44 @@ from bot.render import (
     plain_snippet,
 )
 from bot.search import Answer, Engine
-from bot.settings import Settings
 from bot.service import ReloadSummary
+from bot.settings import Settings
 from bot.telegram.corpus import CorpusLibrary, html_reload_report
-from bot.telegram.guard import Metrics, QuestionLimiter
+from bot.telegram.guard import Metrics
+from bot.telegram.sending import SendAbandoned, with_retries
+from bot.telegram.shared import AnswerKeys, Backends, UserLimiter
 from bot.telegram.uploads import safe_name, save_upload, upload_refusal
 
 log = logging.getLogger(__name__)
 
 SOURCES_PER_PAGE = 10
 INLINE_RESULTS = 10
-ANSWER_KEYS = 2048  # questions remembered for "More" buttons
 MAX_OFFSET = 1000  # deepest page served
 
 
 @dataclass
 class BotState:
-    """Everything the handlers share, kept in application.bot_data["state"]."""
+    """Everything the handlers share, kept in application.bot_data["state"].
+
+    Shared state sits behind the async interfaces of bot.telegram.shared (in memory for one process).
+    """
 
     settings: Settings
     library: CorpusLibrary
-    limiter: QuestionLimiter
+    backends: Backends
     metrics: Metrics = field(default_factory=Metrics)
-    answers: OrderedDict[str, str] = field(default_factory=OrderedDict)  # key -> question (LRU)
 
     @property
     def engine(self) -> Engine:
         return self.library.engine
 
-    def key_for(self, question: str) -> str:
-        """A short key for a question, so callback data never carries the question itself."""
-        key = hashlib.blake2s(question.encode("utf-8"), digest_size=6).hexdigest()
-        self.answers[key] = question
-        self.answers.move_to_end(key)
-        while len(self.answers) > ANSWER_KEYS:
-            self.answers.popitem(last=False)
-        return key
+    @property
+    def answers(self) -> AnswerKeys:
+        return self.backends.answer_keys
 
-    def question_for(self, key: str) -> str | None:
-        question = self.answers.get(key)
-        if question is not None:
-            self.answers.move_to_end(key)
-        return question
+    @property
+    def limiter(self) -> UserLimiter:
+        return self.backends.user_limiter
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids
@@ -160,14 +156,14 @@ async def _ask(state: BotState, question: str, offset: int = 0, k: int | None = 
     return await asyncio.to_thread(engine.ask, question, k or state.settings.results, offset)
 
 
-def _render(state: BotState, answer: Answer) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _render(state: BotState, answer: Answer) -> tuple[str, InlineKeyboardMarkup | None]:
     if not answer.hits:
         if answer.offset > 0:
             return "No further passages match that question.", None
         engine = state.engine
         titles = [a.title for _, a in engine.recent(3) if a.title]
         return html_nothing_found(answer.query, len(engine.articles), titles), None
-    key = state.key_for(answer.query)
+    key = await state.answers.put(answer.query)
     return html_answer(answer), answer_keyboard(answer, key, state.settings.results)
 
 
@@ -182,7 +178,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         return
     t0 = time.perf_counter()
     if user is not None:
-        allowed, warn, wait = state.limiter.check(user.id)
+        allowed, warn, wait = await state.limiter.check(user.id)
         if not allowed:
             log.info("slowing down user %s (%.0f s)", user.id, wait)
             if warn:
@@ -192,7 +188,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
                 )
             return
     answer = await _ask(state, question)
-    text, markup = _render(state, answer)
+    text, markup = await _render(state, answer)
     await message.reply_text(text, reply_markup=markup)
     state.metrics.record(time.perf_counter() - t0)
 
@@ -294,13 +290,13 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     kind, _, rest = (query.data or "").partition(":")
     if kind == "m":
         key, _, offset = rest.partition(":")
-        question = state.question_for(key)
+        question = await state.answers.get(key)
         if question is None or not offset.isdigit():
             await query.answer("This answer has expired — please ask again.", show_alert=True)
             return
         await query.answer()
         answer = await _ask(state, question, int(offset))
-        text, markup = _render(state, answer)
+        text, markup = await _render(state, answer)
         await _edit(query.message, text, markup)
     elif kind == "a":
         no, _, tag = rest.partition(":")
@@ -399,6 +395,7 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"Index age: {_duration(time.time() - engine.built_at)}",
         f"Questions answered: {m.questions}",
         f"Answer latency p50 / p95: {latency}",
+        f"Errors: {m.errors}; answers lost to Telegram or network failures: {m.lost}",
         f"Uptime: {_duration(m.uptime)}",
     ]
     await update.effective_message.reply_text("\n".join(lines))
@@ -441,7 +438,12 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(f"Not added: {escape(name)} is {_size(doc.file_size)}; the limit is {_size(limit)}.")
         return
     file = await doc.get_file()
-    data = bytes(await file.download_as_bytearray())
+    data = bytes(
+        await with_retries(
+            file.download_as_bytearray, what="download", chat_id=message.chat_id,
+            retry_seconds=state.settings.send_retry_seconds,
+        )
+    )
     if len(data) > limit:
         await message.reply_text(f"Not added: {escape(name)} is {_size(len(data))}; the limit is {_size(limit)}.")
         return
@@ -475,14 +477,34 @@ def _size(n: int) -> str:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure with its context and tell the user briefly; the bot keeps serving."""
+    """Log the failure (never the user's text) and tell the user briefly; the bot keeps serving.
+
+    An answer already given up for lost (SendAbandoned) was logged where it was lost, and a user who
+    blocked the bot cannot be told anything: neither is reported again.
+    """
+    try:
+        await _report_error(update, context)
+    except Exception as e:  # the error handler must never fail: PTB would log the update's data
+        log.error("the error handler failed: %s", type(e).__name__)
+
+
+async def _report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    state = state_of(context)
     where = "no update"
     if isinstance(update, Update):
         chat = update.effective_chat
         user = update.effective_user
         kind = next((k for k in ("message", "callback_query", "inline_query", "edited_message") if getattr(update, k)), "update")
         where = f"update {update.update_id} ({kind}, chat {chat.id if chat else '-'}, user {user.id if user else '-'})"
-    log.error("error while handling %s: %s", where, context.error, exc_info=context.error)
+    if isinstance(error, SendAbandoned):
+        state.metrics.lost += 1
+        return
+    if isinstance(error, Forbidden):
+        log.info("cannot answer %s: %s", where, error)
+        return
+    state.metrics.errors += 1
+    log.error("error while handling %s: %s\n%s", where, describe_error(error), safe_traceback(error))
     if not isinstance(update, Update):
         return
     try:
@@ -491,5 +513,21 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif update.effective_message and update.effective_chat and update.effective_chat.type != ChatType.CHANNEL:
             await update.effective_message.reply_text("Sorry, something went wrong while answering. Please try again.")
     except TelegramError as e:  # telling the user failed too: the log above is what we have
-        log.warning("could not report the error to the user: %s", e)
+        log.warning("could not report the error to the user: %s", type(e).__name__)
 
+
+def describe_error(error: BaseException | None) -> str:
+    """The error's type, plus its text only when it cannot hold user data (Telegram's descriptions)."""
+    if error is None:
+        return "unknown error"
+    name = type(error).__name__
+    if isinstance(error, TelegramError):
+        return f"{name}: {error}"
+    return f"{name} (its message is not logged: it may quote the user)"
+
+
+def safe_traceback(error: BaseException | None) -> str:
+    """Where the error happened (files, lines, our source code), without any exception message."""
+    if error is None or error.__traceback__ is None:
+        return ""
+    return "Traceback (most recent call last):\n" + "".join(traceback.format_tb(error.__traceback__)).rstrip()
