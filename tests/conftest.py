@@ -50,16 +50,16 @@ def corpus_dir(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def prebuilt_corpus(tmp_path_factory) -> tuple[Path, Path]:
-    """A copy of corpus/ with its index already built: bots that only read it start in a blink.
+    """A copy of the sample corpus with its index already built: bots that only read it start at once.
 
     Tests using it must not change the folder (use `corpus_dir` for that).
     """
     from bot.service import Library
-    from bot.settings import Settings
+    from bot.settings import SAMPLE_CORPUS, Settings
 
     root = tmp_path_factory.mktemp("prebuilt")
     corpus, index = root / "corpus", root / "index"
-    shutil.copytree(ROOT / "corpus", corpus)
+    shutil.copytree(SAMPLE_CORPUS, corpus)
     settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=index)
     Library(corpus, settings.search_settings(), index_dir=index).open()
     return corpus, index
