@@ -2035,6 +2035,7 @@ class FakeBotAPI:
                                method: str) -> web.StreamResponse:
         started = time.time()
         params: dict[str, Any] = {}
+        delay: dict | None = None
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
