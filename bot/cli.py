@@ -1,19 +1,32 @@
-"""The command line: `python -m bot {ask,chat,index,eval,bench,run}`. A thin edge over the core."""
+"""The command line: `python -m bot {ask,chat,index,eval,bench,run,health}`. A thin edge over the core.
+
+Every option is checked by the parser (bot.argtypes): a bad value is a usage error, exit status 2.
+Every failure a user can cause prints one line, `error: ...`; `-v` (before or after the command) logs
+more and shows the traceback of an unexpected error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import ValidationError
 
+from bot import __version__
+from bot.argtypes import cutoffs, existing_path, int_range, readable_file, squad_file
 from bot.render import answer_json, render_console
 from bot.service import EmptyCorpus
 from bot.settings import SettingsError, describe_error
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATEFMT = "%Y-%m-%d %H:%M:%S"
+MAX_K = 1000  # passages per answer the CLI will print
 
 
 def _open_engine(args, progress: bool = False, rebuild: bool = False):
@@ -23,7 +36,7 @@ def _open_engine(args, progress: bool = False, rebuild: bool = False):
     from bot.settings import load_settings
 
     settings = load_settings()
-    corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    corpus = _corpus_of(args)
     return open_engine(
         corpus,
         settings.search_settings(),
@@ -31,6 +44,12 @@ def _open_engine(args, progress: bool = False, rebuild: bool = False):
         index_dir=settings.index_dir_for(corpus),
         rebuild=rebuild,
     )
+
+
+def _corpus_of(args) -> Path:
+    from bot.settings import load_settings
+
+    return Path(args.corpus) if getattr(args, "corpus", None) else load_settings().corpus_dir
 
 
 def cmd_ask(args) -> int:
@@ -55,21 +74,11 @@ def cmd_ask(args) -> int:
 
 
 def cmd_chat(args) -> int:
+    from bot.console import run_chat
+    from bot.settings import is_sample_corpus
+
     engine = _open_engine(args)
-    print(
-        f"Ask about {len(engine.articles)} article(s), {len(engine.passages)} passages. "
-        "An empty line or Ctrl-D quits."
-    )
-    while True:
-        try:
-            q = input("\n? ").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if not q:
-            return 0
-        print()
-        print(render_console(engine.ask(q, k=args.k)))
+    return run_chat(engine, k=args.k, sample=is_sample_corpus(_corpus_of(args)))
 
 
 def cmd_index(args) -> int:
@@ -87,12 +96,10 @@ def cmd_index(args) -> int:
 
 def cmd_eval(args) -> int:
     from bot.evaluate import evaluate
-
-    ks = tuple(sorted({int(k) for k in args.k.split(",")}))
     from bot.search import SearchSettings
 
     settings = SearchSettings(passage_chars=args.passage_chars) if args.passage_chars else SearchSettings()
-    report = evaluate([Path(f) for f in args.files], ks, settings, halves=args.halves)
+    report = evaluate([Path(f) for f in args.files], args.k, settings, halves=args.halves)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -126,39 +133,66 @@ def cmd_bench(args) -> int:
     return bench(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bot", description="Answer questions from a corpus of articles.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command")
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit status 2), pointing at --help instead of printing the usage."""
 
-    def corpus_arg(p):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _prog() -> str:
+    """How the user called us, for usage lines: `corpus-bot` or `python -m bot`."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m bot" if name in ("__main__.py", "-m", "") else name
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # -v is accepted before the command and after it: each subcommand gets it too, with a default
+    # that does not overwrite a -v given before the command.
+    verbose = _Parser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
+
+    parser = _Parser(prog=_prog(), description="Answer questions from a corpus of articles.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (also accepted after the command)")
+    parser.add_argument("--version", action="version", version=f"corpus-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", parents=[verbose])
+
+    def corpus_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--corpus",
-            help="article file or folder (default: $BOT_CORPUS_DIR, else ./corpus if it exists, else the bundled sample)",
+            type=existing_path,
+            help="article file or folder (default: $BOT_CORPUS_DIR, else ./corpus if it exists, else the bundled "
+            "sample)",
         )
 
-    p = sub.add_parser("ask", help="answer a question (or a file of them)")
+    k_type = int_range(1, MAX_K)
+    p = command("ask", "answer a question (or a file of them)")
     corpus_arg(p)
-    p.add_argument("--k", type=int, default=3, help="passages per answer (default 3)")
+    p.add_argument("--k", type=k_type, default=3, help=f"passages per answer, 1-{MAX_K} (default 3)")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
-    p.add_argument("--queries", help="file with one question per line")
+    p.add_argument("--queries", type=readable_file, help="file with one question per line")
     p.add_argument("question", nargs="*")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("chat", help="an interactive console conversation")
+    p = command("chat", "an interactive console conversation")
     corpus_arg(p)
-    p.add_argument("--k", type=int, default=3)
+    p.add_argument("--k", type=k_type, default=3, help=f"passages per answer, 1-{MAX_K} (default 3)")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("index", help="load and index the corpus, print a summary")
+    p = command("index", "load and index the corpus, print a summary")
     corpus_arg(p)
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("eval", help="answer quality on SQuAD-format files")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--k", default="1,3,5", help="cut-offs for answer hit@k (default 1,3,5)")
+    p = command("eval", "answer quality on SQuAD-format files")
+    p.add_argument("files", nargs="+", type=squad_file, metavar="FILE", help="SQuAD v1.1 JSON file")
+    p.add_argument("--k", type=cutoffs(100), default=(1, 3, 5), help="cut-offs for answer hit@k (default 1,3,5)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--passage-chars", type=int, help="target passage size (default: the engine's)")
+    p.add_argument(
+        "--passage-chars", type=int_range(100, 5000), help="target passage size, 100-5000 (default: the engine's)"
+    )
     p.add_argument(
         "--halves",
         action="store_true",
@@ -168,11 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot.bench import add_arguments as bench_arguments
 
-    p = sub.add_parser("bench", help="speed: build, load and query a synthetic corpus, against rank-bm25")
+    p = command("bench", "speed: build, load and query a synthetic corpus, against rank-bm25")
     bench_arguments(p)
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("run", help="serve the Telegram bot (long polling, or a webhook if BOT_WEBHOOK_URL is set)")
+    p = command("run", "serve the Telegram bot (long polling, or a webhook if BOT_WEBHOOK_URL is set)")
     corpus_arg(p)
     p.set_defaults(func=cmd_run)
     return parser
@@ -181,18 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=LOG_FORMAT, datefmt=LOG_DATEFMT)
     try:
         if not args.command:
             from bot.settings import load_settings
 
             if load_settings().token is not None:
-                args = parser.parse_args(["run"])
+                args = parser.parse_args(["run"] + (["-v"] if args.verbose else []))
             else:
                 print(NO_TOKEN)
-                args = parser.parse_args(["chat"])
+                args = parser.parse_args(["chat"] + (["-v"] if args.verbose else []))
         return args.func(args)
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -205,3 +237,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        _silence_stdout()
+        return 141
+    except OSError as e:  # a file that cannot be read or written
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug: one line, the traceback with -v
+        if args.verbose:
+            raise
+        print(f"error: unexpected {type(e).__name__}: {e} (run with -v to see the traceback)", file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

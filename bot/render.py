@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import sys
+from typing import TextIO
 
 from bot.articles import Article
 from bot.search import Answer, Hit
@@ -80,17 +81,29 @@ def _marked(text: str, spans: list[tuple[int, int]], on: str, off: str, fallback
     return "".join(out)
 
 
-def render_console(answer: Answer, color: bool | None = None) -> str:
-    """Plain text for a terminal; bold matches when the terminal supports colour."""
+def use_color(stream: TextIO | None = None) -> bool:
+    """Styling only for a terminal, and never when NO_COLOR is set (no-color.org) or TERM is dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return (stream or sys.stdout).isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
+def render_console(answer: Answer, color: bool | None = None, article_numbers: bool = False) -> str:
+    """Plain text for a terminal; bold matches when the terminal supports colour. `article_numbers`
+    adds "/article N" after each attribution (the console chat's command to read the whole article)."""
     if color is None:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        color = use_color()
     st = _Style(color)
     if not answer.hits:
         return "Nothing in the corpus matches that question. Try other words, or names that the articles use."
     blocks = []
     for h in answer.hits:
         body = _marked(h.text, h.highlights, st.bold, st.reset, ("*", "*"))
-        lines = [f"{h.rank}. {body}", f"   {st.dim}{attribution(h)}{st.reset}"]
+        more = f" · /article {h.passage.article + 1}" if article_numbers else ""
+        lines = [f"{h.rank}. {body}", f"   {st.dim}{attribution(h)}{more}{st.reset}"]
         if h.article.url:
             lines.append(f"   {st.dim}{h.article.url}{st.reset}")
         blocks.append("\n".join(lines))

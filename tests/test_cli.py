@@ -2,9 +2,12 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,7 +16,13 @@ def run(*args, cwd=ROOT, env=None, input=None):
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     full_env.pop("BOT_TOKEN", None)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -42,7 +51,11 @@ def test_queries_file_gives_one_json_line_per_question_in_order(tmp_path):
     qfile.write_text("What about the gas price?\nzzzz qqqq\nWho is the Belarusian ambassador to Russia?\n")
     out = run("ask", "--queries", str(qfile), "--json", "--k", "2")
     lines = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [a["query"] for a in lines] == ["What about the gas price?", "zzzz qqqq", "Who is the Belarusian ambassador to Russia?"]
+    assert [a["query"] for a in lines] == [
+        "What about the gas price?",
+        "zzzz qqqq",
+        "Who is the Belarusian ambassador to Russia?",
+    ]
     assert lines[1]["hits"] == []
     assert all(len(a["hits"]) <= 2 for a in lines)
 
@@ -82,14 +95,29 @@ def test_eval_reports_hit_rates_on_a_squad_file(tmp_path):
                 "title": "Wolves",
                 "paragraphs": [
                     {
-                        "context": "Grey wolves returned to the Bialowieza forest in 2010. Rangers counted forty animals.",
-                        "qas": [{"id": "1", "question": "How many wolves did rangers count?", "answers": [{"text": "forty", "answer_start": 0}]}],
+                        "context": "Grey wolves returned to the Bialowieza forest in 2010. "
+                        "Rangers counted forty animals.",
+                        "qas": [
+                            {
+                                "id": "1",
+                                "question": "How many wolves did rangers count?",
+                                "answers": [{"text": "forty", "answer_start": 0}],
+                            }
+                        ],
                     },
                     {
                         "context": "The lynx population stayed small, with about ten cats seen each winter.",
                         "qas": [
-                            {"id": "2", "question": "How many lynx cats are seen each winter?", "answers": [{"text": "ten", "answer_start": 0}]},
-                            {"id": "3", "question": "Where did the grey wolves return?", "answers": [{"text": "Bialowieza forest", "answer_start": 0}]},
+                            {
+                                "id": "2",
+                                "question": "How many lynx cats are seen each winter?",
+                                "answers": [{"text": "ten", "answer_start": 0}],
+                            },
+                            {
+                                "id": "3",
+                                "question": "Where did the grey wolves return?",
+                                "answers": [{"text": "Bialowieza forest", "answer_start": 0}],
+                            },
                         ],
                     },
                 ],
@@ -139,3 +167,89 @@ def test_corpus_choice_flag_then_environment_then_local_folder(tmp_path):
     assert title() == "Local"  # ./corpus beats the bundled sample
     assert title(env={"BOT_CORPUS_DIR": str(env_corpus)}) == "Env"
     assert title("--corpus", str(flag_corpus), env={"BOT_CORPUS_DIR": str(env_corpus)}) == "Flag"
+
+
+# --- the parser checks every option: one line, exit status 2, no traceback ------------------------
+
+
+def _usage_error(capsys, *argv: str) -> str:
+    from bot.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def feed(tmp_path) -> Path:
+    path = tmp_path / "feed.jsonl"
+    path.write_text('{"title": "A", "text": "One."}\n{"title": "B", "text": "Two."}\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["ask", "--k", "0", "q"], "--k: must be from 1 to"),
+        (["ask", "--k", "-1", "q"], "--k: must be from 1 to"),
+        (["ask", "--k", "three", "q"], "expected a whole number"),
+        (["chat", "--k", "0"], "--k: must be from 1 to"),
+        (["eval", "--k", "0,1", "x.json"], "cut-offs are whole numbers from 1"),
+        (["eval", "--k", "a", "x.json"], "cut-offs are whole numbers from 1"),
+        (["eval", "--passage-chars", "5", "x.json"], "--passage-chars: must be from 100 to 5000"),
+        (["eval", "nope.json"], "nope.json: no such file"),
+        (["ask", "--corpus", "no/such/folder", "q"], "no/such/folder: no such file or folder"),
+        (["ask", "--queries", "no-such-questions.txt"], "no-such-questions.txt: no such file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_options_are_usage_errors(capsys, argv, says):
+    assert says in _usage_error(capsys, *argv)
+
+
+def test_eval_refuses_a_file_that_is_not_squad(capsys, feed, tmp_path):
+    assert "feed.jsonl: not a SQuAD v1.1 file" in _usage_error(capsys, "eval", str(feed))
+    other = tmp_path / "list.json"
+    other.write_text('[{"title": "A", "text": "One."}]', encoding="utf-8")
+    assert "list.json: not a SQuAD v1.1 file" in _usage_error(capsys, "eval", str(other))
+    assert "is a folder" in _usage_error(capsys, "eval", str(tmp_path))
+
+
+def test_version_and_verbose_after_the_command():
+    import bot
+
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"corpus-bot {bot.__version__}"
+    after = run("ask", "-v", "--json", QUESTION)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["hits"]
+    # -v turned logging on, and log lines carry a timestamp
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO bot\.", after.stderr, re.M), after.stderr
+    no_token = run("run", "-v")
+    assert no_token.returncode == 2 and "BOT_TOKEN is not set" in no_token.stderr
+    assert "unrecognized" not in no_token.stderr
+
+
+def test_errors_at_run_time_are_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = run("ask", "--corpus", str(empty), "anything")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and out.stderr.startswith("error: ")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`corpus-bot ask ... | head -c 0`: the pipe is closed before the answer is written."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", QUESTION],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and b"Traceback" not in err and b"Exception ignored" not in err, err
