@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bot.articles import Article, Skipped
+from bot.loaders import MODULES as LOADER_MODULES
 from bot.passages import Passage
 
 if TYPE_CHECKING:
@@ -364,7 +365,7 @@ def corpus_fingerprint(corpus: Path, exclude: Path | None = None) -> dict:
 
 # Modules whose code decides what goes into an index: a change to any of them means a rebuild.
 # (bot.index itself says when its postings or weights change: index.BUILD_VERSION.)
-_CODE_MODULES = ("bot.analysis", "bot.stopwords", "bot.passages", "bot.articles", "bot.language")
+_CODE_MODULES = ("bot.analysis", "bot.stopwords", "bot.passages", "bot.articles", "bot.language", *LOADER_MODULES)
 _LIBRARIES = ("PyStemmer", "stopwordsiso", "py3langid", "trafilatura", "charset-normalizer", "PyYAML")
 
 
