@@ -195,3 +195,49 @@ async def test_answer_finally_lost_is_logged_once_without_text(fake_api, prebuil
     assert len(attempts) >= 3 and all("road maps" in c.params["text"] for c in attempts)  # no "Sorry" tried
     assert "tax maneuver" in later.result["text"]
     assert_no_user_text(caplog, QUESTION, OTHER, "road maps")
+
+
+# --- an update python-telegram-bot cannot read ------------------------------------------------------------
+
+
+def raw_message(user_id: int, **content) -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": "Poll", "username": "poller"}
+    chat = {"id": user_id, "type": "private", "first_name": "Poll", "username": "poller"}
+    return {"message": {"message_id": 77, "date": 1700000000, "chat": chat, "from": user, **content}}
+
+
+SECRET = "Sekrit poll about Zanzibar"
+POISON = {
+    # a poll as older self-hosted Bot API servers send it: options without persistent_id
+    "poll-without-persistent-id": dict(poll={
+        "id": "5001", "question": SECRET, "options": [{"text": f"{SECRET} yes", "voter_count": 0}],
+        "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
+        "allows_multiple_answers": False,
+    }),
+    "date-not-a-number": dict(date=f"{SECRET} o'clock", text=SECRET),
+    "chat-is-a-string": dict(chat=SECRET, text=SECRET),
+}
+
+
+@pytest.mark.parametrize("last", [True, False], ids=["poison-last-in-batch", "poison-first"])
+async def test_unreadable_updates_are_skipped_and_the_next_answered(fake_api, prebuilt_corpus, clean_env, caplog, last):
+    api = fake_api
+    caplog.set_level(logging.INFO)
+    async with quick_bot(api, prebuilt_corpus) as bot:
+        poisoned = [api.push_update(raw_message(1301, **content)) for content in POISON.values()]
+        if last:  # alone in its batch: polling must still move past it
+            await wait_until(lambda: not api.pending_updates())
+        api.push_message(QUESTION, user_id=1302)
+        call = await api.wait_for("sendMessage", ok=True)
+        polls = len(api.calls_of("getUpdates"))
+        await asyncio.sleep(1.5)
+        polls = len(api.calls_of("getUpdates")) - polls
+        state = bot.application.bot_data["state"]
+    assert "road maps" in call.result["text"]
+    assert polls <= 4  # long polls as usual, no spinning on the same batch
+    assert state.metrics.errors == 0
+    skipped = [r.getMessage() for r in caplog.records if "skipped update" in r.getMessage()]
+    assert sorted(skipped) == sorted(set(skipped)) and len(skipped) == len(POISON)  # each logged once
+    assert all(str(u["update_id"]) in " ".join(skipped) for u in poisoned)
+    assert not any(r.exc_info or "Traceback" in r.getMessage() for r in caplog.records)
+    assert_no_user_text(caplog, SECRET, "Zanzibar")

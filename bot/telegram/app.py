@@ -213,6 +213,8 @@ def run(settings: Settings, verbose: bool = False) -> int:
     # httpx logs every request at INFO, i.e. each long poll: only worth seeing when debugging.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
+    # python-telegram-bot logs every update and every request's parameters at DEBUG: users' messages.
+    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
     try:
         library = open_library(settings)
     except Exception as e:  # EmptyCorpus; the isolated build reports its own failure type

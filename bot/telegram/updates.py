@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_REMEMBERED = 10_000  # update ids kept to log a poison update once / to drop a re-delivered one
+_REMEMBERED = 10_000  # update ids kept to drop a re-delivered one
 
 
 class _Recent:
@@ -48,9 +48,6 @@ class _Recent:
         if len(self._keys) > self.size:
             self._keys.popitem(last=False)
         return True
-
-
-_poison_logged = _Recent()
 
 
 def update_id_of(data: object) -> int | None:
@@ -74,10 +71,11 @@ def parse_update(data: dict, bot: Bot | None) -> Update:
 
 
 def read_update(data: dict, bot: Bot | None) -> Update | None:
-    """The Update in `data`, or None (logged once per update) when python-telegram-bot cannot read it.
+    """The Update in `data`, or None (logged) when python-telegram-bot cannot read it.
 
     The log line names the update, its kind and where parsing failed, never the exception's text:
-    it may quote the user's message.
+    it may quote the user's message. (Each update comes once: polling confirms it, the intake drops
+    re-deliveries, so it is logged once.)
     """
     try:
         update = Update.de_json(data, bot)
@@ -85,13 +83,11 @@ def read_update(data: dict, bot: Bot | None) -> Update | None:
             raise ValueError("empty update")
         return update
     except Exception as e:  # anything: the update is data from outside
-        uid = data.get("update_id")
-        if _poison_logged.add(uid):
-            kinds = ",".join(str(k) for k in data if k != "update_id")[:80] or "nothing"
-            log.warning(
-                "skipped update %s (%s): python-telegram-bot cannot read it (%s at %s)",
-                uid, kinds, type(e).__name__, _where(e),
-            )
+        kinds = ",".join(str(k) for k in data if k != "update_id")[:80] or "nothing"
+        log.warning(
+            "skipped update %s (%s): python-telegram-bot cannot read it (%s at %s)",
+            data.get("update_id"), kinds, type(e).__name__, _where(e),
+        )
         return None
 
 
