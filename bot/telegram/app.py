@@ -27,11 +27,13 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.settings import Settings
+from bot.telegram import admin
 from bot.telegram import handlers as h
 from bot.telegram.corpus import CorpusLibrary, open_library
 from bot.telegram.guard import Metrics, install_redaction, redact
 from bot.telegram.sending import RetryingRateLimiter
 from bot.telegram.shared import Backends, Service, choose_backends
+from bot.telegram.state import BotState, state_of_app
 from bot.telegram.updates import ChatOrderedProcessor, ResilientBot
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
         .post_init(_post_init)
         .build()
     )
-    application.bot_data["state"] = h.BotState(
+    application.bot_data["state"] = BotState(
         settings=settings,
         library=library,
         backends=backends,
@@ -95,9 +97,9 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
     add(CommandHandler("ask", h.cmd_ask))
     add(CommandHandler("sources", h.cmd_sources))
     # Admin work takes a while: block=False lets questions be answered meanwhile.
-    add(CommandHandler("reload", h.cmd_reload, block=False))
-    add(CommandHandler("stats", h.cmd_stats))
-    add(MessageHandler(private & filters.Document.ALL, h.on_document, block=False))
+    add(CommandHandler("reload", admin.cmd_reload, block=False))
+    add(CommandHandler("stats", admin.cmd_stats))
+    add(MessageHandler(private & filters.Document.ALL, admin.on_document, block=False))
     add(MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_private_text))
     add(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, h.on_group_text))
     add(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, h.on_non_text))
@@ -111,7 +113,7 @@ async def _post_init(application: Application) -> None:
     """Register the command menu: everyone's, and the admin commands in each admin's chat."""
     bot = application.bot
     await bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
-    for admin_id in h.state_of_app(application).settings.admin_ids:
+    for admin_id in state_of_app(application).settings.admin_ids:
         try:
             await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
         except TelegramError as e:  # the admin has not started a chat with the bot yet
@@ -132,7 +134,7 @@ async def serve(
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    state = h.state_of_app(application)
+    state = state_of_app(application)
     installed: list[int] = []
     async with application:  # initialize (getMe) ... shutdown
         if application.post_init:

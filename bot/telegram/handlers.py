@@ -1,19 +1,19 @@
-"""The bot's handlers: thin glue from Telegram updates to the search core and bot.render.
+"""The bot's handlers for everyone: questions, commands, buttons, inline mode, and the error handler.
 
-Each handler is `async def handler(update, context) -> None`; `bot.telegram.app` registers them.
-Shared state (settings, library, answer keys, limits, metrics) lives in one `BotState` in bot_data.
+Each handler is `async def handler(update, context) -> None`; `bot.telegram.app` registers them (admin
+commands are in bot.telegram.admin). Shared state lives in one `BotState` (bot.telegram.state).
+Updates are data from strangers: every shape Telegram can send is handled here, never by the error handler.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -26,9 +26,8 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.articles import SUPPORTED_EXTENSIONS, Article, ArticleError, parse_bytes
+from bot.articles import Article
 from bot.render import (
-    escape,
     html_answer,
     html_article,
     html_help,
@@ -39,96 +38,27 @@ from bot.render import (
     plain_snippet,
 )
 from bot.search import Answer, Engine
-from bot.service import ReloadSummary
-from bot.settings import Settings
-from bot.telegram.corpus import CorpusLibrary, html_reload_report
-from bot.telegram.guard import Metrics
-from bot.telegram.sending import SendAbandoned, with_retries
-from bot.telegram.shared import AnswerKeys, Backends, UserLimiter
-from bot.telegram.uploads import safe_name, save_upload, upload_refusal
+from bot.telegram.buttons import (
+    MAX_OFFSET,
+    FullArticle,
+    More,
+    SourcesPage,
+    answer_keyboard,
+    find_article,
+    read_button,
+    read_inline_offset,
+    short,
+    sources_data,
+)
+from bot.telegram.sending import SendAbandoned
+from bot.telegram.state import BotState, state_of, state_of_app
+
+__all__ = ["BotState", "state_of", "state_of_app"]  # (also importable from here, as before)
 
 log = logging.getLogger(__name__)
 
 SOURCES_PER_PAGE = 10
 INLINE_RESULTS = 10
-MAX_OFFSET = 1000  # deepest page served
-
-
-@dataclass
-class BotState:
-    """Everything the handlers share, kept in application.bot_data["state"].
-
-    Shared state sits behind the async interfaces of bot.telegram.shared (in memory for one process).
-    """
-
-    settings: Settings
-    library: CorpusLibrary
-    backends: Backends
-    metrics: Metrics = field(default_factory=Metrics)
-
-    @property
-    def engine(self) -> Engine:
-        return self.library.engine
-
-    @property
-    def answers(self) -> AnswerKeys:
-        return self.backends.answer_keys
-
-    @property
-    def limiter(self) -> UserLimiter:
-        return self.backends.user_limiter
-
-    def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.settings.admin_ids
-
-
-def state_of(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    return context.bot_data["state"]
-
-
-def state_of_app(application) -> BotState:
-    return application.bot_data["state"]
-
-
-# --- callback data: "m:<key>:<offset>" more results, "a:<article no>:<id hash>" full article,
-# --- "s:<page>" sources page. All well under Telegram's 64 bytes.
-
-
-def _article_tag(a: Article) -> str:
-    return hashlib.blake2s(a.id.encode("utf-8"), digest_size=3).hexdigest()
-
-
-def _find_article(engine: Engine, no: int, tag: str) -> tuple[int, Article] | None:
-    """The article a button meant, even if a reload renumbered the corpus since."""
-    if 0 <= no < len(engine.articles) and _article_tag(engine.articles[no]) == tag:
-        return no, engine.articles[no]
-    for i, a in enumerate(engine.articles):
-        if _article_tag(a) == tag:
-            return i, a
-    return None
-
-
-def answer_keyboard(answer: Answer, key: str, k: int) -> InlineKeyboardMarkup | None:
-    rows: list[list[InlineKeyboardButton]] = []
-    nav = []
-    if answer.offset > 0:
-        nav.append(InlineKeyboardButton("‹ Back", callback_data=f"m:{key}:{max(0, answer.offset - k)}"))
-    if answer.more and answer.offset + k <= MAX_OFFSET:
-        nav.append(InlineKeyboardButton("More ›", callback_data=f"m:{key}:{answer.offset + k}"))
-    if nav:
-        rows.append(nav)
-    seen: dict[int, Article] = {}
-    for h in answer.hits:
-        seen.setdefault(h.passage.article, h.article)
-    for no, a in seen.items():
-        label = "📄 Full article" if len(seen) == 1 else "📄 " + _short(a.title or "Full article", 40)
-        rows.append([InlineKeyboardButton(label, callback_data=f"a:{no}:{_article_tag(a)}")])
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def _short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 # --- answering ---------------------------------------------------------------------------------
@@ -213,25 +143,32 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 def addressed_question(message: Message, bot_id: int, username: str) -> str | None:
-    """The question if the message is meant for the bot (mention or reply to it), else None."""
+    """The question if the message is meant for the bot (mention or reply to it), else None.
+
+    Entity offsets count UTF-16 units and may point anywhere, even inside an emoji's surrogate pair:
+    they are cut from the text's UTF-16 units and decoded leniently (python-telegram-bot's
+    parse_entities raises on such a split).
+    """
     text = message.text or ""
+    units = text.encode("utf-16-le")
+    size = len(units) // 2
     mention = f"@{username}".lower() if username else None
     cut: list[tuple[int, int]] = []
-    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+    for entity in message.entities or ():
+        start = min(max(0, entity.offset), size)
+        end = min(max(start, entity.offset + entity.length), size)
+        value = units[2 * start : 2 * end].decode("utf-16-le", errors="ignore")
         if (entity.type == MessageEntity.MENTION and mention and value.lower() == mention) or (
             entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id
         ):
-            cut.append((entity.offset, entity.offset + entity.length))
+            cut.append((start, end))
     replied = message.reply_to_message
     is_reply = bool(replied and replied.from_user and replied.from_user.id == bot_id)
     if not cut and not is_reply:
         return None
-    if cut:  # entity offsets count UTF-16 units
-        units = text.encode("utf-16-le")
-        for s, e in sorted(cut, reverse=True):
-            units = units[: 2 * s] + units[2 * e :]
-        text = units.decode("utf-16-le")
-    return " ".join(text.split())
+    for s, e in sorted(cut, reverse=True):
+        units = units[: 2 * s] + units[2 * e :]
+    return " ".join(units.decode("utf-16-le", errors="ignore").split())
 
 
 async def cmd_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -263,9 +200,9 @@ def _sources_page(engine: Engine, page: int) -> tuple[str, InlineKeyboardMarkup 
     entries = [(i + 1, a) for i, a in enumerate(engine.articles)][start : start + SOURCES_PER_PAGE]
     nav = []
     if page > 0:
-        nav.append(InlineKeyboardButton("‹ Back", callback_data=f"s:{page - 1}"))
+        nav.append(InlineKeyboardButton("‹ Back", callback_data=sources_data(page - 1)))
     if page + 1 < pages:
-        nav.append(InlineKeyboardButton("More ›", callback_data=f"s:{page + 1}"))
+        nav.append(InlineKeyboardButton("More ›", callback_data=sources_data(page + 1)))
     return html_sources(entries, page, pages, total), InlineKeyboardMarkup([nav]) if nav else None
 
 
@@ -284,46 +221,77 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Buttons under answers and /sources; data is tiny and never holds user text."""
+    """Buttons under answers and /sources, also on messages posted through inline mode (no `message`)."""
     query = update.callback_query
     state = state_of(context)
-    kind, _, rest = (query.data or "").partition(":")
-    if kind == "m":
-        key, _, offset = rest.partition(":")
-        question = await state.answers.get(key)
-        if question is None or not offset.isdigit():
+    button = read_button(query.data)
+    if isinstance(button, More):
+        question = await state.answers.get(button.key)
+        if question is None:
             await query.answer("This answer has expired — please ask again.", show_alert=True)
             return
         await query.answer()
-        answer = await _ask(state, question, int(offset))
+        answer = await _ask(state, question, button.offset)
         text, markup = await _render(state, answer)
-        await _edit(query.message, text, markup)
-    elif kind == "a":
-        no, _, tag = rest.partition(":")
-        found = _find_article(state.engine, int(no), tag) if no.isdigit() else None
+        await edit_for(query, text, markup)
+    elif isinstance(button, FullArticle):
+        found = find_article(state.engine, button.no, button.tag)
         if found is None:
             await query.answer("That article is no longer in the corpus.", show_alert=True)
             return
+        await _send_article(query, context, found[1])
+    elif isinstance(button, SourcesPage):
         await query.answer()
-        for part in html_article(found[1]):
-            await context.bot.send_message(query.message.chat.id, part)
-    elif kind == "s" and rest.isdigit():
-        await query.answer()
-        text, markup = _sources_page(state.engine, int(rest))
-        await _edit(query.message, text, markup)
+        text, markup = _sources_page(state.engine, button.page)
+        await edit_for(query, text, markup)
+    elif query.data:
+        await query.answer("This button no longer works — please ask again.")
     else:
         await query.answer()
 
 
-async def _edit(message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def _send_article(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, article: Article) -> None:
+    """The whole article, as messages in the button's chat, or, for an inline message (whose chat the
+    bot may not be in), in the user's private chat with the bot."""
+    parts = html_article(article)
+    if query.message is not None:
+        await query.answer()
+        for part in parts:
+            await context.bot.send_message(query.message.chat.id, part)
+        return
+    try:
+        await context.bot.send_message(query.from_user.id, parts[0])
+    except (Forbidden, BadRequest):  # the user never started a chat with the bot
+        name = f" @{context.bot.username}" if context.bot.username else ""
+        await query.answer(f"Start a chat with me{name} first, then press the button again.", show_alert=True)
+        return
+    await query.answer("Sent to our private chat.")
+    for part in parts[1:]:
+        await context.bot.send_message(query.from_user.id, part)
+
+
+async def edit_for(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Show `text` where the button was: edit its message (also one posted through inline mode)."""
+    if query.message is None:
+        if query.inline_message_id:
+            await _unless_unchanged(query.edit_message_text(text, reply_markup=markup))
+        return
+    await edit_message(query.message, text, markup)
+
+
+async def edit_message(message: object, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Edit a message in place; an inaccessible (old) message gets a new one instead."""
     if message is None:
         return
     if not isinstance(message, Message):  # too old to be edited (InaccessibleMessage)
-        await message.get_bot().send_message(message.chat.id, text, reply_markup=markup)
+        await message.get_bot().send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[attr-defined]
         return
+    await _unless_unchanged(message.edit_text(text, reply_markup=markup))
+
+
+async def _unless_unchanged(edit) -> None:
     try:
-        await message.edit_text(text, reply_markup=markup)
+        await edit
     except BadRequest as e:
         if "not modified" not in str(e).lower():
             raise
@@ -337,15 +305,15 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.inline_query
     state = state_of(context)
     text = " ".join(query.query.split())
-    offset = int(query.offset) if query.offset.isdigit() else 0
-    if not text:
-        await query.answer([], cache_time=300)
+    offset = read_inline_offset(query.offset)
+    if not text or offset is None:  # nothing asked, or a page we never offered
+        await query.answer([], cache_time=300 if not text else 60)
         return
     answer = await _ask(state, text, offset, INLINE_RESULTS)
     results = [
         InlineQueryResultArticle(
             id=f"{h.passage.article}.{h.passage.index}",
-            title=_short(h.article.title or "(untitled)", 100),
+            title=short(h.article.title or "(untitled)", 100),
             description=plain_snippet(h),
             input_message_content=InputTextMessageContent(html_inline_message(h), parse_mode=ParseMode.HTML),
             url=h.article.url if h.article.url and h.article.url.startswith(("http://", "https://")) else None,
@@ -354,123 +322,6 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     ]
     next_offset = str(offset + INLINE_RESULTS) if answer.more and offset + INLINE_RESULTS <= MAX_OFFSET else ""
     await query.answer(results, cache_time=60, next_offset=next_offset)
-
-
-# --- admin -----------------------------------------------------------------------------------------
-
-
-async def _refuse(update: Update, what: str) -> None:
-    user = update.effective_user
-    log.warning("refused %s from non-admin user id %s", what, user.id if user else "?")
-    await update.effective_message.reply_text("Sorry, only the bot's admins can do that.")
-
-
-async def cmd_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reload: rebuild in the background; the old index answers until the new one is swapped in."""
-    state = state_of(context)
-    if not state.is_admin(update.effective_user.id if update.effective_user else None):
-        await _refuse(update, "/reload")
-        return
-    log.info("reload requested by admin %s", update.effective_user.id)
-    notice = await update.effective_message.reply_text("Reloading the corpus… I keep answering from the current index meanwhile.")
-    report = await state.library.reload()
-    await _edit(notice, html_reload_report(report), None)
-
-
-async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: corpus and usage figures."""
-    state = state_of(context)
-    if not state.is_admin(update.effective_user.id if update.effective_user else None):
-        await _refuse(update, "/stats")
-        return
-    engine = state.engine
-    m = state.metrics
-    p50, p95 = m.percentile(50), m.percentile(95)
-    latency = f"{p50 * 1000:.0f} ms / {p95 * 1000:.0f} ms" if p50 is not None else "—"
-    lines = [
-        "<b>Stats</b>",
-        f"Articles: {len(engine.articles)}",
-        f"Passages: {len(engine.passages)}",
-        f"Vocabulary: {engine.index.vocabulary_size}",
-        f"Index age: {_duration(time.time() - engine.built_at)}",
-        f"Questions answered: {m.questions}",
-        f"Answer latency p50 / p95: {latency}",
-        f"Errors: {m.errors}; answers lost to Telegram or network failures: {m.lost}",
-        f"Uptime: {_duration(m.uptime)}",
-    ]
-    await update.effective_message.reply_text("\n".join(lines))
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    d, rem = divmod(seconds, 86400)
-    h, rem = divmod(rem, 3600)
-    m, s = divmod(rem, 60)
-    if d:
-        return f"{d} d {h} h"
-    if h:
-        return f"{h} h {m} min"
-    if m:
-        return f"{m} min {s} s"
-    return f"{s} s"
-
-
-async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An admin's article file: validated first, saved under a safe name, then the index reloads."""
-    state = state_of(context)
-    message = update.effective_message
-    if not state.is_admin(update.effective_user.id if update.effective_user else None):
-        await _refuse(update, "upload")
-        return
-    refusal = upload_refusal(state.settings.corpus_dir)
-    if refusal:
-        await message.reply_text(f"Not added: {escape(refusal)}")
-        return
-    doc = message.document
-    name = doc.file_name or "upload.txt"
-    ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if ext not in SUPPORTED_EXTENSIONS:
-        kinds = ", ".join(sorted({e for e in SUPPORTED_EXTENSIONS if e not in (".markdown", ".htm")}))
-        await message.reply_text(f"Not added: I read {kinds} files, and {escape(name)} is not one.")
-        return
-    limit = state.settings.max_upload_bytes
-    if doc.file_size and doc.file_size > limit:
-        await message.reply_text(f"Not added: {escape(name)} is {_size(doc.file_size)}; the limit is {_size(limit)}.")
-        return
-    file = await doc.get_file()
-    data = bytes(
-        await with_retries(
-            file.download_as_bytearray, what="download", chat_id=message.chat_id,
-            retry_seconds=state.settings.send_retry_seconds,
-        )
-    )
-    if len(data) > limit:
-        await message.reply_text(f"Not added: {escape(name)} is {_size(len(data))}; the limit is {_size(limit)}.")
-        return
-    try:
-        articles = await asyncio.to_thread(parse_bytes, safe_name(name), data)
-    except ArticleError as e:
-        await message.reply_text(f"Not added: {escape(name)} is not a valid article file — {escape(e.reason)}.")
-        return
-    if not articles:
-        await message.reply_text(f"Not added: no article found in {escape(name)}.")
-        return
-    path = await asyncio.to_thread(save_upload, state.settings.corpus_dir, name, data)
-    log.info("admin %s uploaded %s (%d article(s)) as %s", update.effective_user.id, name, len(articles), path)
-    report: ReloadSummary = await state.library.reload()
-    titles = "\n".join(f"• {escape(_short(a.title or '(untitled)', 120))}" for a in articles[:10])
-    more = f"\n… and {len(articles) - 10} more" if len(articles) > 10 else ""
-    text = (
-        f"Saved as <code>{escape(path.name)}</code> with {len(articles)} article{'s' if len(articles) != 1 else ''}:\n"
-        f"{titles}{more}\n\n{html_reload_report(report)}"
-    )
-    if report.ok and report.after_articles - report.before_articles < len(articles):
-        text += "\nSome of them were already in the corpus, so they were not added twice."
-    await message.reply_text(text)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -495,7 +346,8 @@ async def _report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if isinstance(update, Update):
         chat = update.effective_chat
         user = update.effective_user
-        kind = next((k for k in ("message", "callback_query", "inline_query", "edited_message") if getattr(update, k)), "update")
+        kinds = ("message", "callback_query", "inline_query", "edited_message")
+        kind = next((k for k in kinds if getattr(update, k)), "update")
         where = f"update {update.update_id} ({kind}, chat {chat.id if chat else '-'}, user {user.id if user else '-'})"
     if isinstance(error, SendAbandoned):
         state.metrics.lost += 1
