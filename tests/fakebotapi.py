@@ -48,8 +48,9 @@ import socket
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 import aiohttp
 from aiohttp import web
@@ -1037,7 +1038,7 @@ class FakeBotAPI:
 
     def make_bot(self, token: str | None = None, **kwargs: Any):
         """A ``telegram.Bot`` pointed at this server (not yet initialised)."""
-        import telegram  # noqa: PLC0415
+        import telegram
 
         return telegram.Bot(
             token or self.token,
@@ -1048,7 +1049,7 @@ class FakeBotAPI:
 
     def application_builder(self, token: str | None = None):
         """A ``telegram.ext.ApplicationBuilder`` with token/base_url/base_file_url set."""
-        from telegram.ext import ApplicationBuilder  # noqa: PLC0415
+        from telegram.ext import ApplicationBuilder
 
         return (
             ApplicationBuilder()
@@ -1196,7 +1197,7 @@ class FakeBotAPI:
         self._update_waiters.add(fut)
         try:
             await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             self._update_waiters.discard(fut)
@@ -1399,7 +1400,7 @@ class FakeBotAPI:
                 self._async_call_waiters.append(waiter)
             try:
                 await asyncio.wait_for(fut, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 with self._lock:
@@ -2444,7 +2445,7 @@ class FakeBotAPI:
                                       params.get("entities"))
         markup = self._validate_reply_markup(params.get("reply_markup"), inline_only=True)
         with self._lock:
-            msg, inline_id = self._target_message(params)
+            msg, _inline_id = self._target_message(params)
             if msg is None:
                 return True
             if "text" not in msg:
@@ -2699,7 +2700,7 @@ class FakeBotAPI:
                 raise _bad(f"message to {action} not found")
             return copy.deepcopy(msg)
 
-    _MEDIA_FIELDS = {
+    _MEDIA_FIELDS: ClassVar[dict[str, str]] = {
         "sendPhoto": "photo", "sendDocument": "document", "sendAudio": "audio",
         "sendVideo": "video", "sendAnimation": "animation", "sendVoice": "voice",
         "sendVideoNote": "video_note", "sendSticker": "sticker",
@@ -2947,7 +2948,7 @@ def _message_content(msg: dict) -> dict:
 
 
 def _guess_mime(file_name: str | None) -> str:
-    import mimetypes  # noqa: PLC0415
+    import mimetypes
 
     if not file_name:
         return "application/octet-stream"

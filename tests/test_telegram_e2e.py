@@ -281,7 +281,9 @@ async def test_non_admins_are_refused_and_logged(bot, caplog):
 async def test_admin_upload_validates_saves_and_reloads(bot):
     api = bot.api
     corpus = bot.settings.corpus_dir
-    article = "Title: Harbour <expansion>\nAuthor: Jo Smith\nSource: Port News\n\nThe harbour will get two new cranes.\n"
+    article = (
+        "Title: Harbour <expansion>\nAuthor: Jo Smith\nSource: Port News\n\nThe harbour will get two new cranes.\n"
+    )
     api.push_document("../../harbour.txt", article.encode(), user_id=ADMIN_ID)
     call = await api.wait_for("sendMessage", ok=True, timeout=20)
     text = call.result["text"]

@@ -123,7 +123,9 @@ def test_mention_starting_inside_an_emoji_is_cut_cleanly():
 
 
 emoji_text = st.lists(
-    st.sampled_from(["a", " ", "@", "é", "👍", "🇧🇾", "𝒳", "\u200d", "corpus_test_bot", "@corpus_test_bot", "road maps"]),
+    st.sampled_from(
+        ["a", " ", "@", "é", "👍", "🇧🇾", "𝒳", "\u200d", "corpus_test_bot", "@corpus_test_bot", "road maps"]
+    ),
     max_size=12,
 ).map("".join)
 

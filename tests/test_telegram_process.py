@@ -74,6 +74,6 @@ def test_empty_corpus_stops_start_up_with_one_line(tmp_path):
     empty.mkdir()
     with FakeBotAPI.running_in_thread() as api:
         proc = start_bot(api, empty, tmp_path)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "cannot start: no article could be loaded" in err and "Traceback" not in err

@@ -60,7 +60,8 @@ def test_answer_escapes_everything_and_keeps_entities_valid():
 def test_answer_never_exceeds_the_limit(k):
     sentence = f"Wind & turbines <here> {NASTY}. "
     big = [sentence * 140] * 12  # paragraphs of ~8 000 characters, passages of up to 5 000
-    engine = Engine.build([article(big, title="T" * 5000, url="https://x.org/" + "p" * 3000)], SearchSettings(passage_chars=5000))
+    huge = article(big, title="T" * 5000, url="https://x.org/" + "p" * 3000)
+    engine = Engine.build([huge], SearchSettings(passage_chars=5000))
     answer = engine.ask("wind turbines", k=k)
     assert len(answer.hits) == k
     text = html_answer(answer)

@@ -62,7 +62,9 @@ def test_redacting_filter_covers_message_args_and_traceback():
     except ValueError:
         import sys
 
-        record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST %s %s", ("https://api/bot123:SECRET/x", 1), sys.exc_info())
+        record = logging.LogRecord(
+            "httpx", logging.INFO, __file__, 1, "POST %s %s", ("https://api/bot123:SECRET/x", 1), sys.exc_info()
+        )
     flt.filter(record)
     assert "123:SECRET" not in record.getMessage() and "<redacted>" in record.getMessage()
     assert "123:SECRET" not in record.exc_text

@@ -44,7 +44,8 @@ USER_COMMANDS = [
     BotCommand("sources", "The articles I know"),
     BotCommand("help", "How to use the bot"),
 ]
-ADMIN_COMMANDS = USER_COMMANDS + [
+ADMIN_COMMANDS = [
+    *USER_COMMANDS,
     BotCommand("reload", "Rebuild the index from the corpus folder"),
     BotCommand("stats", "Corpus and usage figures"),
 ]
@@ -154,9 +155,8 @@ async def serve(
                     secret_token=settings.webhook_secret.get_secret_value(),
                     allowed_updates=ALLOWED_UPDATES,
                 )
-                log.info(
-                    "serving by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port, settings.webhook_path
-                )
+                log.info("serving by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port,
+                         settings.webhook_path)
             else:
                 await application.updater.start_polling(timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
                 log.info("serving by long polling as @%s", application.bot.username)

@@ -64,7 +64,8 @@ def install_redaction(*secrets: str) -> RedactingFilter:
     """
     global _installed
     if _installed is not None:
-        _installed.secrets = sorted(set(_installed.secrets) | {s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        more = {s for s in secrets if s and len(s) >= 4}
+        _installed.secrets = sorted(set(_installed.secrets) | more, key=len, reverse=True)
         return _installed
     flt = RedactingFilter(list(secrets))
     for name in _LOUD_LOGGERS:
