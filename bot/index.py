@@ -433,6 +433,14 @@ class IndexBuilder:
         self._codes.extend(map(ids.__getitem__, words))
         self._next()
 
+    def add_ids(self, ids: np.ndarray, lens: np.ndarray) -> None:
+        """Passages analysed elsewhere (`bot.build`): `lens[i]` term ids of `self.vocab` for passage i, in
+        order, dropped words already left out."""
+        self._flush()
+        self._chunks.append(np.asarray(ids, dtype=np.int32))
+        self._lens.append(np.asarray(lens, dtype=np.int32))
+        self.n_docs += len(lens)
+
     def _next(self) -> None:
         self.n_docs += 1
         if len(self._codes) >= self._FLUSH:

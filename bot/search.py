@@ -15,27 +15,16 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
+from bot import store
+from bot.analysis import Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped
-from bot.index import Index, ScoringSettings
+from bot.columns import date_ordinal
+from bot.index import Index
 from bot.language import detect
-from bot.passages import DEFAULT_TARGET_CHARS, Passage, sentence_spans, split_article
+from bot.passages import Passage, sentence_spans
+from bot.search_settings import DEFAULT_SCORING, SearchSettings  # noqa: F401 (their home until callers move)
 
 log = logging.getLogger(__name__)
-
-# The default BM25 variant and parameters: BM25+ as its paper defines it scored best on the
-# XQuAD dev set (docs/quality.md), ahead of rank-bm25's BM25Okapi defaults.
-DEFAULT_SCORING = ScoringSettings(variant="plus", k1=1.5, b=0.75, delta=1.0)
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    passage_chars: int = DEFAULT_TARGET_CHARS
-    analysis: AnalysisSettings = AnalysisSettings()
-    scoring: ScoringSettings = DEFAULT_SCORING
-
-    def fingerprint(self) -> str:
-        return f"passages={self.passage_chars} {self.analysis.fingerprint()} {self.scoring.fingerprint()}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +66,7 @@ class Engine:
         built_at: float | None = None,
         languages: Iterable[str] | None = None,
         main_language: str | None = None,
+        extras: dict[str, np.ndarray] | None = None,
     ):
         """`languages` and `main_language` are derived from the articles unless given (a persisted
         index gives them, so opening it needs no pass over the articles)."""
@@ -93,71 +83,63 @@ class Engine:
             main_language = counts.most_common(1)[0][0] if counts else None
         self.languages = frozenset(languages)
         self.main_language = main_language
+        self.extras = extras if extras is not None else {}  # per-passage arrays persisted with the index
         self.manifest: dict | None = None  # set when loaded from a persisted index (bot.store)
         self.store_path: Path | None = None
 
-    # -- building ---------------------------------------------------------------------------------
+    # -- building and persisting -------------------------------------------------------------------
 
     @classmethod
     def build(
         cls,
-        loaded: LoadResult | list[Article],
+        loaded: LoadResult | Iterable[Article | Skipped],
         settings: SearchSettings = SearchSettings(),
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+        *,
+        workers: int | None = None,
     ) -> "Engine":
-        """Split the articles into passages, analyze them and index them.
+        """An engine built in memory from articles (see `bot.build`, which does the work)."""
+        from bot.build import build_parts
 
-        Passages are kept as int32 columns (`bot.store.PassageTable`, a Sequence of Passage).
-        """
-        from bot.index import IndexBuilder
-        from bot.store import PassageTableBuilder
+        return cls.from_built(build_parts(loaded, settings, progress, workers=workers))
 
-        t0 = time.perf_counter()
-        if isinstance(loaded, LoadResult):
-            articles, skipped = loaded.articles, loaded.skipped
-        else:
-            articles, skipped = list(loaded), []
-        for a in articles:
-            if not a.lang:
-                a.lang = detect(a.text)
-        table = PassageTableBuilder()
-        for no, a in enumerate(articles):
-            table.extend(split_article(a, no, settings.passage_chars))
-        passages = table.table()
-        total = len(passages)
-        starts, ends = passages.start, passages.end
-        first = np.searchsorted(passages.article, np.arange(len(articles) + 1))  # each article's passages
+    @classmethod
+    def from_built(cls, b) -> "Engine":
+        """The engine of a finished build (`bot.build.Built`)."""
+        return cls(
+            b.articles, b.passages, b.index, b.settings, b.skipped, b.build_seconds,
+            built_at=b.built_at, languages=b.languages, main_language=b.main_language, extras=b.extras,
+        )  # fmt: skip
 
-        builder = IndexBuilder(settings.scoring)
-        done = 0
-        for no, a in enumerate(articles):
-            lo, hi = int(first[no]), int(first[no + 1])
-            if lo == hi:
-                continue
-            analyzer = analyzer_for(a.lang, settings.analysis)
-            text = a.text
-            for s, e in zip(starts[lo:hi].tolist(), ends[lo:hi].tolist()):
-                if progress and done % 1000 == 0:
-                    progress(done, total)
-                builder.add_text(analyzer, text[s:e])
-                done += 1
-        if progress:
-            progress(total, total)
-        idx = builder.build()
-        return cls(articles, passages, idx, settings, skipped, time.perf_counter() - t0)
+    @classmethod
+    def from_stored(cls, s: store.Stored) -> "Engine":
+        """The engine of a persisted index's parts (`bot.store.open_index`)."""
+        m = s.manifest
+        try:
+            settings = SearchSettings.from_dict(s.settings)
+        except (KeyError, TypeError, ValueError) as e:
+            raise store.StoreError(f"{store.MANIFEST} in {s.generation} has unusable settings: {e}") from None
+        engine = cls(
+            s.articles, s.passages, s.index, settings,
+            skipped=s.skipped,
+            build_seconds=float(m.get("build_seconds", 0.0)),
+            built_at=float(m.get("built_at", m.get("created", 0.0))),
+            languages=m.get("languages", []),
+            main_language=m.get("main_language"),
+            extras=s.extras,
+        )  # fmt: skip
+        engine.store_path = s.generation
+        engine.manifest = m
+        return engine
 
     def save(self, index_dir: Path, corpus_fingerprint: dict | None = None) -> Path:
-        """Persist this engine in `index_dir` (atomically; see `bot.store`)."""
-        from bot import store
-
+        """Persist this engine in `index_dir` (atomically; see `bot.store`); the new generation's folder."""
         return store.save(self, Path(index_dir), corpus_fingerprint)
 
     @classmethod
     def load(cls, index_dir: Path, verify: bool = False) -> "Engine":
         """The engine persisted in `index_dir`, memory-mapped; `bot.store.StoreError` if unusable."""
-        from bot import store
-
-        return store.load(Path(index_dir), verify=verify)
+        return cls.from_stored(store.open_index(Path(index_dir), verify=verify))
 
     # -- answering ----------------------------------------------------------------------------------
 
@@ -216,11 +198,13 @@ class Engine:
     @cached_property
     def _newest_first(self) -> list[int]:
         # once per engine: an engine never changes, and sorting 100k articles per /start would show
-        dated = sorted(
-            ((a.published, i) for i, a in enumerate(self.articles) if a.published), key=lambda x: (x[0], -x[1]), reverse=True
-        )
-        undated = [i for i, a in enumerate(self.articles) if not a.published]
-        return [i for _, i in dated] + undated
+        dates = getattr(self.articles, "dates", None)
+        if dates is None:
+            dates = np.array([date_ordinal(a.published) for a in self.articles], dtype=np.int32)
+        dates = np.asarray(dates)
+        dated = np.flatnonzero(dates > 0)
+        dated = dated[np.lexsort((dated, -dates[dated]))]  # newest first, then corpus order
+        return dated.tolist() + np.flatnonzero(dates <= 0).tolist()
 
     def stats(self) -> dict:
         return {

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.articles import load_corpus
+from bot import store
+from bot.build import BuildError, EmptyCorpus, build_parts, build_to, corpus_items
 from bot.search import Engine, SearchSettings
 
 log = logging.getLogger(__name__)
 
-
-class EmptyCorpus(Exception):
-    """The corpus holds no article that could be loaded."""
+__all__ = ["EmptyCorpus", "BuildError", "open_engine", "load_fresh", "load_generation", "build_index", "Library"]
 
 
 def open_engine(
@@ -39,33 +39,29 @@ def open_engine(
     Without `index_dir`, it is built in memory. With it, the index persisted there is loaded
     (memory-mapped) when it is fresh: built from the same corpus files (paths, sizes, modification
     times), with the same settings and the same analysis code and libraries. Otherwise (or with
-    `rebuild`) the engine is built and written there atomically; a missing index is built quietly,
-    a corrupt or foreign one is reported with a warning and replaced. Failing to write the index is
-    a warning too: the engine built in memory is returned all the same.
+    `rebuild`) the index is built into a new generation there (the articles streamed to disk as they
+    come) and loaded from it; a missing index is built quietly, a corrupt or foreign one is reported with
+    a warning and replaced. Failing to write the index is a warning too: the engine is then built in
+    memory and returned all the same.
     """
     corpus = Path(corpus)
     if index_dir is None:
-        return _build(corpus, settings, progress)
-    from bot import store
-
+        return _build_in_memory(corpus, settings, progress)
     index_dir = Path(index_dir)
     fingerprint = store.corpus_fingerprint(corpus, exclude=index_dir) if corpus.exists() else None
     if not rebuild and fingerprint is not None:
         engine = load_fresh(index_dir, settings, fingerprint)
         if engine is not None:
             return engine
-    engine = _build(corpus, settings, progress)
     try:
-        engine.save(index_dir, fingerprint)
+        return load_generation(build_index(corpus, settings, index_dir, fingerprint, progress))
     except OSError as e:
         log.warning("could not write the index to %s (%s); answering from memory", index_dir, e)
-    return engine
+    return _build_in_memory(corpus, settings, progress)
 
 
 def load_fresh(index_dir: Path, settings: SearchSettings, fingerprint: dict) -> Engine | None:
     """The persisted engine if it matches the corpus fingerprint and the settings; else None (logged)."""
-    from bot import store
-
     t0 = time.perf_counter()
     try:
         manifest = store.read_manifest(index_dir)
@@ -73,7 +69,7 @@ def load_fresh(index_dir: Path, settings: SearchSettings, fingerprint: dict) -> 
         if why:
             log.info("index in %s is out of date: %s; rebuilding", index_dir, why)
             return None
-        engine = store.load(index_dir)
+        engine = Engine.load(index_dir)
     except store.NoIndex as e:
         log.info("%s; building it", e)
         return None
@@ -84,40 +80,56 @@ def load_fresh(index_dir: Path, settings: SearchSettings, fingerprint: dict) -> 
     return engine
 
 
-def load_articles(corpus: Path):
-    """`load_corpus`, or EmptyCorpus when nothing could be loaded; then the loader's garbage (a
-    casefolded copy of every text, for duplicates) is handed back to the OS before a build."""
-    from bot.index import _trim_memory
+def load_generation(gen: Path) -> Engine:
+    """The engine persisted in one generation folder (as `build_index` or `Engine.save` returned it)."""
+    return Engine.from_stored(store.open_generation(Path(gen)))
 
-    if not corpus.exists():
-        raise EmptyCorpus(f"corpus {corpus} does not exist")
-    loaded = load_corpus(corpus)
-    if not loaded.articles:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in loaded.skipped[:5])
+
+def build_index(
+    corpus: Path, settings: SearchSettings, index_dir: Path, fingerprint: dict | None = None, progress: bool = False
+) -> Path:
+    """Load, analyse and index the corpus straight into a new generation of `index_dir`; its folder.
+
+    EmptyCorpus when no article could be loaded (the index in use, if any, stays), OSError when the index
+    cannot be written.
+    """
+    with _progress_bar(progress) as tick:
+        gen, built = build_to(index_dir, corpus_items(Path(corpus)), settings, corpus_fp=fingerprint, progress=tick)
+    log.info(
+        "indexed %d articles, %d passages in %.2f s into %s",
+        len(built.articles), len(built.passages), built.build_seconds, gen,
+    )  # fmt: skip
+    return gen
+
+
+def _build_in_memory(corpus: Path, settings: SearchSettings, progress: bool = False) -> Engine:
+    with _progress_bar(progress) as tick:
+        engine = Engine.from_built(build_parts(corpus_items(corpus), settings, tick))
+    if not len(engine.articles):
+        reasons = "; ".join(f"{s.path}: {s.reason}" for s in engine.skipped[:5])
         raise EmptyCorpus(f"no article could be loaded from {corpus}" + (f" ({reasons})" if reasons else ""))
-    _trim_memory()
-    return loaded
+    return engine
 
 
-def _build(corpus: Path, settings: SearchSettings, progress: bool = False) -> Engine:
-    loaded = load_articles(corpus)
-    bar = None
-    if progress:
-        from tqdm import tqdm
+@contextlib.contextmanager
+def _progress_bar(show: bool):
+    """A tqdm bar of passages done (on a terminal), as a build's progress callback; None when not shown."""
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
 
-        bar = tqdm(total=0, unit="passages", disable=None, leave=False)
+    bar = tqdm(total=None, unit=" passages", disable=None, leave=False)
 
-    def tick(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+    def tick(done: int, total: int | None) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
 
     try:
-        return Engine.build(loaded, settings, progress=tick if progress else None)
+        yield tick
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
 
 # --- keeping the engine current ------------------------------------------------------------------------
@@ -199,8 +211,6 @@ class Library:
     def open(self, progress: bool = False) -> Engine:
         """Set up the first engine (blocking): the persisted index when fresh, else a build."""
         if self.isolate:
-            from bot import store
-
             fingerprint = store.corpus_fingerprint(self.corpus, exclude=self.index_dir) if self.corpus.exists() else None
             engine = load_fresh(self.index_dir, self.settings, fingerprint) if fingerprint else None
             if engine is None:
@@ -216,8 +226,6 @@ class Library:
 
         A walk over the corpus' file names, sizes and times: cheap enough to poll every few seconds.
         """
-        from bot import store
-
         manifest = self._engine.manifest if self._engine is not None else None
         if manifest is None:
             return "the current engine was not loaded from a persisted index"
@@ -323,8 +331,6 @@ class Library:
         """Build and persist in a child process; then map the new index in here."""
         import multiprocessing
 
-        from bot import store
-
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
             try:
@@ -334,9 +340,9 @@ class Library:
         if result.get("error"):
             raise _BuildFailed(result["error"], result.get("skipped", []))
         try:
-            return store.load_generation(Path(result["generation"]))
+            return load_generation(Path(result["generation"]))
         except (FileNotFoundError, store.StoreError):  # replaced meanwhile by another writer
-            return store.load(self.index_dir)
+            return Engine.load(self.index_dir)
 
 
 class _BuildFailed(Exception):
@@ -348,19 +354,17 @@ class _BuildFailed(Exception):
 
 def _build_and_save(corpus: str, settings: SearchSettings, index_dir: str) -> dict:
     """In a child process: load, build and persist; a small picklable report."""
-    from bot import store
-
     try:
         fingerprint = store.corpus_fingerprint(Path(corpus), exclude=Path(index_dir)) if Path(corpus).exists() else None
-        engine = _build(Path(corpus), settings)
-        gen = engine.save(Path(index_dir), fingerprint)
+        gen = build_index(Path(corpus), settings, Path(index_dir), fingerprint)
+        manifest = store.generation_manifest(gen)
     except EmptyCorpus as e:
         return {"error": str(e)}
     except Exception as e:  # reported to the parent, which keeps its engine
         return {"error": f"{type(e).__name__}: {e}"}
     return {
         "generation": str(gen),
-        "articles": len(engine.articles),
-        "passages": len(engine.passages),
-        "skipped": [(s.path, s.reason) for s in engine.skipped],
+        "articles": manifest["counts"]["articles"],
+        "passages": manifest["counts"]["passages"],
+        "skipped": manifest.get("skipped", []),
     }

@@ -222,8 +222,8 @@ def generation(index_dir: Path) -> str:
 def test_open_engine_persists_then_loads(small_corpus):
     folder, index_dir, questions = small_corpus
     first = open_engine(folder, index_dir=index_dir)
-    assert getattr(first, "manifest", None) is None  # built in memory, then written
     gen = generation(index_dir)
+    assert first.store_path == store.current_generation(index_dir)  # built into a generation, mapped from it
     second = open_engine(folder, index_dir=index_dir)
     assert second.manifest["counts"]["passages"] == len(first.passages)
     assert generation(index_dir) == gen  # loaded, not rebuilt
@@ -309,7 +309,8 @@ def corrupt_current(gen: Path) -> None:
 )  # fmt: skip
 def test_corrupt_or_foreign_index_is_reported_and_rebuilt(small_corpus, caplog, damage):
     folder, index_dir, questions = small_corpus
-    reference = open_engine(folder, index_dir=index_dir)
+    reference = open_engine(folder)  # in memory: the damage below is to files a mapped engine would read
+    open_engine(folder, index_dir=index_dir)
     gen = store.current_generation(index_dir)
     damage(gen)
     with caplog.at_level(logging.WARNING, logger="bot.service"):
@@ -329,7 +330,7 @@ def test_verify_reads_every_byte(small_corpus, monkeypatch):
     data = bytearray(path.read_bytes())
     data[-1] ^= 0x01
     path.write_bytes(bytes(data))
-    store.load(index_dir)  # big arrays' CRCs are not read on a normal load (only their size and header)
+    Engine.load(index_dir)  # big arrays' CRCs are not read on a normal load (only their size and header)
     with pytest.raises(store.StoreError, match="CRC"):
         store.verify(index_dir)
 
@@ -352,7 +353,7 @@ def test_crash_mid_write_leaves_the_previous_index(small_corpus, monkeypatch):
         before.save(index_dir)
     assert generation(index_dir) == gen
     assert not [p for p in index_dir.iterdir() if p.name.startswith("tmp-")]
-    same_answers(before, store.load(index_dir), questions[:8])
+    same_answers(before, Engine.load(index_dir), questions[:8])
 
     # open_engine rebuilding over it: the write fails, the answers come from memory, the old index stays
     (folder / "new.txt").write_text("Brand new\n\nAbout quokkas and wallabies.\n", encoding="utf-8")
@@ -370,7 +371,7 @@ def test_a_killed_writer_leaves_the_previous_index(small_corpus):
     dead = index_dir / "tmp-999999999-abcdef"
     dead.mkdir()
     (dead / "doc_ids.npy").write_bytes(b"\x93NUMPY half")
-    same_answers(before, store.load(index_dir), questions[:5])
+    same_answers(before, Engine.load(index_dir), questions[:5])
     assert generation(index_dir) == gen
     before.save(index_dir)  # the next writer cleans it up
     assert not dead.exists()

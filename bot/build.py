@@ -1,0 +1,371 @@
+"""The build pipeline: article files -> articles -> passages -> terms -> BM25 index -> a saved generation.
+
+Articles stream through it: each is split into passages, written to the store as a compressed record,
+and its passages analysed, as it comes; only a few batches are in flight, so memory is bounded by the
+index being built (term ids, then the postings), never by the corpus files.
+
+Analysis (language identification when an article does not say its language, then the analysis chain)
+is most of the work, and runs in worker processes once a corpus proves big (`PARALLEL_AFTER` passages):
+the main process reads, splits and stores the next batches meanwhile. Each worker keeps its own
+vocabulary and sends back term ids with the terms it saw first; the main process maps them to one
+vocabulary, in batch order, so the index is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import array
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
+from bot.articles import Article, LoadResult, Skipped, load_corpus
+from bot.columns import ArticleStore, ArticleWriter, PassageTable, PassageTableBuilder
+from bot.index import Index, IndexBuilder
+from bot.language import detect_article
+from bot.passages import Passage, split_article
+from bot.search_settings import SearchSettings
+from bot.store import GenerationWriter, index_arrays, manifest_fields
+
+log = logging.getLogger(__name__)
+
+PARALLEL_AFTER = 20_000  # passages analysed in this process before workers start (small corpora never pay)
+BATCH_CHARS = 1 << 20  # text per batch sent to a worker
+Progress = Callable[[int, int | None], None]  # (passages done, total if known)
+
+
+class EmptyCorpus(Exception):
+    """The corpus holds no article that could be loaded."""
+
+
+class BuildError(Exception):
+    """The build could not finish (a worker process died, ...); the index in use stays."""
+
+
+@dataclass
+class Built:
+    """A finished build's parts (what `bot.store.save` and `Engine` need)."""
+
+    articles: Any  # ArticleStore, or the ArticleWriter of a streamed build (then only its length counts)
+    passages: PassageTable
+    index: Index
+    settings: SearchSettings
+    skipped: list[Skipped]
+    language_counts: Counter
+    build_seconds: float
+    built_at: float = field(default_factory=time.time)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self.language_counts)
+
+    @property
+    def main_language(self) -> str | None:
+        top = self.language_counts.most_common(1)
+        return top[0][0] if top else None
+
+
+# --- the sources -------------------------------------------------------------------------------------
+
+
+def corpus_items(corpus: Path) -> Iterator[Article | Skipped]:
+    """The corpus' articles and skipped parts, in corpus order. EmptyCorpus if it does not exist."""
+    corpus = Path(corpus)
+    if not corpus.exists():
+        raise EmptyCorpus(f"corpus {corpus} does not exist")
+    import bot.articles as articles
+
+    stream = getattr(articles, "iter_corpus", None)
+    if stream is not None:
+        yield from stream(corpus)
+        return
+    loaded = load_corpus(corpus)
+    yield from loaded.skipped
+    yield from loaded.articles
+
+
+def _items(source: Iterable[Article | Skipped] | LoadResult) -> Iterable[Article | Skipped]:
+    if isinstance(source, LoadResult):
+        return [*source.skipped, *source.articles]
+    return source
+
+
+# --- building ----------------------------------------------------------------------------------------
+
+
+def build_parts(
+    source: Iterable[Article | Skipped] | LoadResult,
+    settings: SearchSettings = SearchSettings(),
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
+) -> Built:
+    """Build in memory (the article records in a bytearray): for small corpora, tests, evaluation."""
+    records = bytearray()
+    built = _Pipeline(settings, records.extend, progress, workers).run(_items(source))
+    parts = built.articles.finish()
+    built.articles = ArticleStore(np.frombuffer(records, dtype=np.uint8), parts["art_off"], parts["art_date"], parts["art_zdict"])
+    return built
+
+
+def build_to(
+    index_dir: Path,
+    source: Iterable[Article | Skipped] | LoadResult,
+    settings: SearchSettings = SearchSettings(),
+    *,
+    corpus_fp: dict | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> tuple[Path, Built]:
+    """Build straight into a new generation of `index_dir` (article records written as they come) and
+    publish it; the generation's folder and the build's facts. EmptyCorpus (nothing published) when no
+    article could be loaded; OSError when the index cannot be written (the one in use stays)."""
+    t0 = time.perf_counter()
+    with GenerationWriter(index_dir) as w:
+        built = _Pipeline(settings, w.stream("art_rec").write, progress, workers).run(_items(source))
+        if not len(built.articles):
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in built.skipped[:5])
+            raise EmptyCorpus("no article could be loaded" + (f" ({reasons})" if reasons else ""))
+        w.arrays(built.articles.finish())
+        w.arrays({"p_" + c: a for c, a in built.passages.columns().items()})
+        w.arrays(index_arrays(built.index))
+        built.build_seconds = time.perf_counter() - t0
+        gen = w.commit(manifest_fields(built, corpus_fp, None))
+    return gen, built
+
+
+class _Pipeline:
+    """One build: articles in; records, passages and term ids out, batch by batch."""
+
+    def __init__(self, settings: SearchSettings, write: Callable[[bytes], Any], progress: Progress | None, workers: int | None):
+        self.settings = settings
+        self.writer = ArticleWriter(write)
+        self.table = PassageTableBuilder()
+        self.index = IndexBuilder(settings.scoring)
+        self.langs: Counter = Counter()
+        self.skipped: list[Skipped] = []
+        self.progress = progress
+        self.analysis = _Analysis(settings.analysis, workers)
+        self._remaps: dict[Any, array.array] = {}  # per analysis shard: its term ids -> self.index's
+
+    def run(self, items: Iterable[Article | Skipped]) -> Built:
+        t0 = time.perf_counter()
+        pending: deque[tuple[_Batch, Any]] = deque()
+        batch = _Batch()
+        n = 0
+        try:
+            for item in items:
+                if isinstance(item, Skipped):
+                    self.skipped.append(item)
+                    continue
+                batch.add(item, split_article(item, n, self.settings.passage_chars))
+                n += 1
+                if batch.chars >= BATCH_CHARS:
+                    pending.append((batch, self.analysis.submit(batch)))
+                    batch = _Batch()
+                    while len(pending) > self.analysis.in_flight:
+                        self._complete(*pending.popleft())
+            if batch.articles:
+                pending.append((batch, self.analysis.submit(batch)))
+            while pending:
+                self._complete(*pending.popleft())
+        finally:
+            self.analysis.close()
+        if self.progress:
+            self.progress(len(self.table), len(self.table))
+        index = self.index.build()
+        seconds = time.perf_counter() - t0
+        return Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, seconds)
+
+    def _complete(self, batch: "_Batch", handle: Any) -> None:
+        """Store a batch whose analysis is done: records (with the languages found), passages, term ids."""
+        langs, ids, lens, shard, new_terms = self.analysis.result(handle)
+        for a, lang in zip(batch.articles, langs):
+            a.lang = lang
+            self.writer.add(a)
+            if lang:
+                self.langs[lang] += 1
+        for ps in batch.passages:
+            self.table.extend(ps)
+        remap = self._remaps.setdefault(shard, array.array("i"))
+        vocab = self.index.vocab
+        remap.extend(map(vocab.__getitem__, new_terms))  # a new term gets the next id
+        self.index.add_ids(np.frombuffer(remap, dtype=np.int32)[ids] if len(ids) else ids, lens)
+        if self.progress:
+            self.progress(len(self.table), None)
+
+
+class _Batch:
+    """Articles on their way through the pipeline, with their passages."""
+
+    def __init__(self) -> None:
+        self.articles: list[Article] = []
+        self.passages: list[list[Passage]] = []
+        self.chars = 0
+
+    def add(self, a: Article, passages: list[Passage]) -> None:
+        self.articles.append(a)
+        self.passages.append(passages)
+        self.chars += passages[-1].end if passages else 0
+
+    def work(self) -> tuple[list[str], list[str | None], list[list[tuple[int, int]]]]:
+        """What an analysis shard needs: texts, languages (None: to identify), passage spans."""
+        return (
+            [a.text for a in self.articles],
+            [a.lang for a in self.articles],
+            [[(p.start, p.end) for p in ps] for ps in self.passages],
+        )
+
+
+# --- analysis: in this process, or in worker processes --------------------------------------------------
+
+
+class _Vocab(dict):
+    """term -> id of one shard, remembering the terms it added since they were last collected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, term: str) -> int:
+        tid = self[term] = len(self)
+        self.new.append(term)
+        return tid
+
+
+class Shard:
+    """Analysis in one process: languages identified, passages turned into term ids of its own vocabulary.
+
+    Words go to term ids through a memo per analyzer (word -> id, -1 for a dropped word). The words a
+    batch brings that the memo lacks are analysed once each, together, before the batch is mapped, so a
+    token costs one dict look-up in C (`map`), and a new word one call to `Analyzer.term`.
+    """
+
+    MEMO = 500_000  # words remembered per analyzer; past that the memo starts again (bounded memory)
+
+    def __init__(self, settings: AnalysisSettings, key: Any = None):
+        self.settings = settings
+        self.key = key if key is not None else os.getpid()
+        self.vocab = _Vocab()
+        self._memo: dict[Analyzer, dict[str, int]] = {}
+
+    def run(self, texts: list[str], langs: list[str | None], spans: list[list[tuple[int, int]]]) -> tuple:
+        """(languages, term ids, kept terms per passage, this shard's key, the terms new since last time)."""
+        for memo in self._memo.values():
+            if len(memo) > self.MEMO:
+                memo.clear()  # the common words come back within a batch or two
+        found: list[str | None] = []
+        pieces: list[tuple[dict[str, int] | None, list[str]]] = []  # per passage: memo and words, or None and ids
+        unseen: dict[Analyzer, set[str]] = {}
+        vocab = self.vocab
+        for text, lang, sp in zip(texts, langs, spans):
+            if lang is None and sp:
+                lang = detect_article(text)
+            found.append(lang)
+            if not sp:
+                continue
+            analyzer = analyzer_for(lang, self.settings)
+            memo = self._memo.get(analyzer)
+            if memo is None:
+                memo = self._memo[analyzer] = {}
+            new = unseen.get(analyzer)
+            for s, e in sp:
+                piece = text[s:e] if s or e != len(text) else text
+                words, nospace = analyzer.words(piece)
+                if nospace:  # scripts without spaces: bigrams come from the whole chain
+                    pieces.append((None, list(map(vocab.__getitem__, analyzer.terms(piece)))))  # type: ignore[arg-type]
+                    continue
+                pieces.append((memo, words))
+                missing = set(words).difference(memo)
+                if missing:
+                    if new is None:
+                        new = unseen[analyzer] = set()
+                    new.update(missing)
+        for analyzer, words in unseen.items():
+            memo = self._memo[analyzer]
+            term = analyzer.term
+            memo.update((w, -1 if (t := term(w)) is None else vocab[t]) for w in words)
+        codes = array.array("i")
+        lens = array.array("i")
+        for memo, words in pieces:
+            n = len(codes)
+            codes.extend(words if memo is None else map(memo.__getitem__, words))  # type: ignore[arg-type]
+            lens.append(len(codes) - n)
+        ids = np.frombuffer(codes, dtype=np.int32) if len(codes) else np.zeros(0, np.int32)
+        raw = np.frombuffer(lens, dtype=np.int32) if len(lens) else np.zeros(0, np.int32)
+        keep = ids >= 0
+        if keep.all():
+            kept, kept_lens = ids.copy(), raw.copy()
+        else:
+            doc = np.repeat(np.arange(len(raw), dtype=np.int32), raw)
+            kept, kept_lens = ids[keep], np.bincount(doc[keep], minlength=len(raw)).astype(np.int32)
+        new_terms, vocab.new = vocab.new, []
+        return found, kept, kept_lens, self.key, new_terms
+
+
+_worker_shard: Shard | None = None
+
+
+def _worker_init(settings: AnalysisSettings) -> None:
+    global _worker_shard
+    _worker_shard = Shard(settings)
+
+
+def _worker_run(work: tuple) -> tuple:
+    assert _worker_shard is not None
+    return _worker_shard.run(*work)
+
+
+class _Analysis:
+    """Runs batches' analysis in order: here at first, then in `workers` processes once the corpus has
+    given PARALLEL_AFTER passages (never with workers=0). Results come back in submission order."""
+
+    def __init__(self, settings: AnalysisSettings, workers: int | None):
+        self.settings = settings
+        self.workers = default_workers() if workers is None else max(0, workers)
+        self.local = Shard(settings, key="local")
+        self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.passages = 0
+        self.in_flight = 0  # batches allowed to wait for their results
+
+    def submit(self, batch: _Batch) -> Any:
+        self.passages += sum(len(ps) for ps in batch.passages)
+        if self.pool is None and self.workers and self.passages > PARALLEL_AFTER:
+            ctx = multiprocessing.get_context("spawn")
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_worker_init, initargs=(self.settings,)
+            )
+            self.in_flight = 2 * self.workers + 1
+        if self.pool is None:
+            return self.local.run(*batch.work())
+        return self.pool.submit(_worker_run, batch.work())
+
+    def result(self, handle: Any) -> tuple:
+        if not isinstance(handle, concurrent.futures.Future):
+            return handle
+        try:
+            return handle.result()
+        except concurrent.futures.process.BrokenProcessPool as e:
+            raise BuildError(f"an analysis process died ({e}); out of memory?") from None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def default_workers() -> int:
+    """Worker processes for analysis: one per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
