@@ -20,9 +20,10 @@ import multiprocessing
 import os
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -104,23 +105,26 @@ def _items(source: Iterable[Article | Skipped] | LoadResult) -> Iterable[Article
 
 def build_parts(
     source: Iterable[Article | Skipped] | LoadResult,
-    settings: SearchSettings = SearchSettings(),
+    settings: SearchSettings | None = None,
     progress: Progress | None = None,
     *,
     workers: int | None = None,
 ) -> Built:
     """Build in memory (the article records in a bytearray): for small corpora, tests, evaluation."""
+    settings = settings or SearchSettings()
     records = bytearray()
     built = _Pipeline(settings, records.extend, progress, workers).run(_items(source))
     parts = built.articles.finish()
-    built.articles = ArticleStore(np.frombuffer(records, dtype=np.uint8), parts["art_off"], parts["art_date"], parts["art_zdict"])
+    built.articles = ArticleStore(
+        np.frombuffer(records, dtype=np.uint8), parts["art_off"], parts["art_date"], parts["art_zdict"]
+    )
     return built
 
 
 def build_to(
     index_dir: Path,
     source: Iterable[Article | Skipped] | LoadResult,
-    settings: SearchSettings = SearchSettings(),
+    settings: SearchSettings | None = None,
     *,
     corpus_fp: dict | None = None,
     progress: Progress | None = None,
@@ -129,6 +133,7 @@ def build_to(
     """Build straight into a new generation of `index_dir` (article records written as they come) and
     publish it; the generation's folder and the build's facts. EmptyCorpus (nothing published) when no
     article could be loaded; OSError when the index cannot be written (the one in use stays)."""
+    settings = settings or SearchSettings()
     t0 = time.perf_counter()
     with GenerationWriter(index_dir) as w:
         built = _Pipeline(settings, w.stream("art_rec").write, progress, workers).run(_items(source))
@@ -146,7 +151,9 @@ def build_to(
 class _Pipeline:
     """One build: articles in; records, passages and term ids out, batch by batch."""
 
-    def __init__(self, settings: SearchSettings, write: Callable[[bytes], Any], progress: Progress | None, workers: int | None):
+    def __init__(
+        self, settings: SearchSettings, write: Callable[[bytes], Any], progress: Progress | None, workers: int | None
+    ):
         self.settings = settings
         self.writer = ArticleWriter(write)
         self.table = PassageTableBuilder()
@@ -186,7 +193,7 @@ class _Pipeline:
         seconds = time.perf_counter() - t0
         return Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, seconds)
 
-    def _complete(self, batch: "_Batch", handle: Any) -> None:
+    def _complete(self, batch: _Batch, handle: Any) -> None:
         """Store a batch whose analysis is done: records (with the languages found), passages, term ids."""
         langs, ids, lens, shard, new_terms = self.analysis.result(handle)
         for a, lang in zip(batch.articles, langs):
@@ -264,7 +271,8 @@ class Shard:
             if len(memo) > self.MEMO:
                 memo.clear()  # the common words come back within a batch or two
         found: list[str | None] = []
-        pieces: list[tuple[dict[str, int] | None, list[str]]] = []  # per passage: memo and words, or None and ids
+        # per passage: (memo, its words), or (None, term ids) for text in scripts without spaces
+        pieces: list[tuple[dict[str, int] | None, list]] = []
         unseen: dict[Analyzer, set[str]] = {}
         vocab = self.vocab
         for text, lang, sp in zip(texts, langs, spans):
@@ -274,31 +282,25 @@ class Shard:
             if not sp:
                 continue
             analyzer = analyzer_for(lang, self.settings)
-            memo = self._memo.get(analyzer)
-            if memo is None:
-                memo = self._memo[analyzer] = {}
-            new = unseen.get(analyzer)
+            memo = self._memo.setdefault(analyzer, {})
             for s, e in sp:
                 piece = text[s:e] if s or e != len(text) else text
                 words, nospace = analyzer.words(piece)
-                if nospace:  # scripts without spaces: bigrams come from the whole chain
-                    pieces.append((None, list(map(vocab.__getitem__, analyzer.terms(piece)))))  # type: ignore[arg-type]
+                if nospace:  # bigrams come from the whole chain
+                    pieces.append((None, [vocab[t] for t in analyzer.terms(piece)]))
                     continue
                 pieces.append((memo, words))
                 missing = set(words).difference(memo)
                 if missing:
-                    if new is None:
-                        new = unseen[analyzer] = set()
-                    new.update(missing)
-        for analyzer, words in unseen.items():
-            memo = self._memo[analyzer]
-            term = analyzer.term
-            memo.update((w, -1 if (t := term(w)) is None else vocab[t]) for w in words)
+                    unseen.setdefault(analyzer, set()).update(missing)
+        for analyzer, new_words in unseen.items():
+            term, known = analyzer.term, self._memo[analyzer]
+            known.update((w, -1 if (t := term(w)) is None else vocab[t]) for w in new_words)
         codes = array.array("i")
         lens = array.array("i")
-        for memo, words in pieces:
+        for words_memo, items in pieces:
             n = len(codes)
-            codes.extend(words if memo is None else map(memo.__getitem__, words))  # type: ignore[arg-type]
+            codes.extend(items if words_memo is None else map(words_memo.__getitem__, items))
             lens.append(len(codes) - n)
         ids = np.frombuffer(codes, dtype=np.int32) if len(codes) else np.zeros(0, np.int32)
         raw = np.frombuffer(lens, dtype=np.int32) if len(lens) else np.zeros(0, np.int32)

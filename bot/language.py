@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from collections.abc import Collection
 from functools import lru_cache
-from typing import Any, Collection
+from typing import Any
 
 # Characters of an article that decide its language (the cost of identification grows with them): the
 # first ARTICLE_PREFIX when the model gives them at least SURE probability, else (rare in real text) the

@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -97,14 +97,14 @@ class Engine:
         progress: Callable[[int, int | None], None] | None = None,
         *,
         workers: int | None = None,
-    ) -> "Engine":
+    ) -> Engine:
         """An engine built in memory from articles (see `bot.build`, which does the work)."""
         from bot.build import build_parts
 
         return cls.from_built(build_parts(loaded, settings, progress, workers=workers))
 
     @classmethod
-    def from_built(cls, b) -> "Engine":
+    def from_built(cls, b) -> Engine:
         """The engine of a finished build (`bot.build.Built`)."""
         return cls(
             b.articles, b.passages, b.index, b.settings, b.skipped, b.build_seconds,
@@ -112,7 +112,7 @@ class Engine:
         )  # fmt: skip
 
     @classmethod
-    def from_stored(cls, s: store.Stored) -> "Engine":
+    def from_stored(cls, s: store.Stored) -> Engine:
         """The engine of a persisted index's parts (`bot.store.open_index`)."""
         m = s.manifest
         try:
@@ -137,7 +137,7 @@ class Engine:
         return store.save(self, Path(index_dir), corpus_fingerprint)
 
     @classmethod
-    def load(cls, index_dir: Path, verify: bool = False) -> "Engine":
+    def load(cls, index_dir: Path, verify: bool = False) -> Engine:
         """The engine persisted in `index_dir`, memory-mapped; `bot.store.StoreError` if unusable."""
         return cls.from_stored(store.open_index(Path(index_dir), verify=verify))
 

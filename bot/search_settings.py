@@ -5,7 +5,7 @@ Apart from `bot.search` so that the build pipeline and the store can use them wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.analysis import AnalysisSettings
 from bot.index import ScoringSettings
@@ -19,14 +19,14 @@ DEFAULT_SCORING = ScoringSettings(variant="plus", k1=1.5, b=0.75, delta=1.0)
 @dataclass(frozen=True)
 class SearchSettings:
     passage_chars: int = DEFAULT_TARGET_CHARS
-    analysis: AnalysisSettings = AnalysisSettings()
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     scoring: ScoringSettings = DEFAULT_SCORING
 
     def fingerprint(self) -> str:
         return f"passages={self.passage_chars} {self.analysis.fingerprint()} {self.scoring.fingerprint()}"
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SearchSettings":
+    def from_dict(cls, d: dict) -> SearchSettings:
         """The settings as `dataclasses.asdict` wrote them (a manifest); KeyError/TypeError/ValueError if not."""
         return cls(
             passage_chars=d["passage_chars"],

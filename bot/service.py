@@ -23,7 +23,7 @@ from bot.search import Engine, SearchSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EmptyCorpus", "BuildError", "open_engine", "load_fresh", "load_generation", "build_index", "Library"]
+__all__ = ["BuildError", "EmptyCorpus", "Library", "build_index", "load_fresh", "load_generation", "open_engine"]
 
 
 def open_engine(

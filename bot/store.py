@@ -39,9 +39,10 @@ import shutil
 import time
 import uuid
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -75,18 +76,26 @@ class NoIndex(StoreError):
 
 
 class EngineParts(Protocol):
-    """What `save` reads off an engine."""
+    """What `save` reads off an engine (or a finished build)."""
 
-    index: Index
-    passages: Sequence
-    articles: Sequence
-    settings: Any  # a dataclass with fingerprint()
-    skipped: list[Skipped]
-    languages: frozenset[str]
-    main_language: str | None
-    build_seconds: float
-    built_at: float
-    extras: dict[str, np.ndarray]
+    @property
+    def index(self) -> Index: ...
+    @property
+    def passages(self) -> Sequence: ...
+    @property
+    def articles(self) -> Sequence: ...
+    @property
+    def settings(self) -> Any: ...  # a dataclass with fingerprint()
+    @property
+    def skipped(self) -> list[Skipped]: ...
+    @property
+    def languages(self) -> frozenset[str]: ...
+    @property
+    def main_language(self) -> str | None: ...
+    @property
+    def build_seconds(self) -> float: ...
+    @property
+    def built_at(self) -> float: ...
 
 
 @dataclass
@@ -129,7 +138,7 @@ class GenerationWriter:
         self._streams: list[ByteStream] = []
         self.committed: Path | None = None
 
-    def __enter__(self) -> "GenerationWriter":
+    def __enter__(self) -> GenerationWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -143,7 +152,7 @@ class GenerationWriter:
         for name, arr in arrays.items():
             self.array(name, arr)
 
-    def stream(self, name: str) -> "ByteStream":
+    def stream(self, name: str) -> ByteStream:
         """A uint8 array written piece by piece (`write(bytes)`), finished at `commit`."""
         s = ByteStream(self.tmp / (name + ".npy"))
         self._streams.append(s)
@@ -210,11 +219,14 @@ def save(engine: EngineParts, index_dir: Path, corpus_fp: dict | None = None, bu
 def engine_arrays(engine: EngineParts) -> dict[str, np.ndarray]:
     """Every array of an engine, by file name (without .npy)."""
     out = index_arrays(engine.index)
-    passages = engine.passages if isinstance(engine.passages, PassageTable) else PassageTable.from_passages(engine.passages)
+    passages = (
+        engine.passages if isinstance(engine.passages, PassageTable) else PassageTable.from_passages(engine.passages)
+    )
     out.update({"p_" + c: a for c, a in passages.columns().items()})
     arts = engine.articles if isinstance(engine.articles, ArticleStore) else ArticleStore.from_articles(engine.articles)
     out.update(arts.arrays())
-    out.update({"x_" + name: np.asarray(a) for name, a in (getattr(engine, "extras", None) or {}).items()})
+    extras: dict[str, np.ndarray] = getattr(engine, "extras", None) or {}
+    out.update({"x_" + name: np.asarray(a) for name, a in extras.items()})
     return out
 
 
@@ -231,7 +243,9 @@ def index_arrays(idx: Index) -> dict[str, np.ndarray]:
     }
     vocab = idx.vocab
     if isinstance(vocab, SortedVocabulary):
-        out.update(vocab_keys=vocab.keys, vocab_ids=vocab.ids, vocab_blob=vocab.blob, vocab_off=vocab.offsets)
+        out.update(
+            {"vocab_keys": vocab.heads, "vocab_ids": vocab.ids, "vocab_blob": vocab.blob, "vocab_off": vocab.offsets}
+        )
     else:
         out.update(SortedVocabulary.encode(vocab))
     return out
@@ -249,7 +263,7 @@ def manifest_fields(
             "articles": len(engine.articles),
             "passages": len(engine.passages),
             "terms": idx.vocabulary_size,
-            "postings": int(len(idx.doc_ids)),
+            "postings": len(idx.doc_ids),
         },
         "scoring": asdict(engine.settings),
         "languages": sorted(engine.languages),
@@ -262,7 +276,9 @@ def manifest_fields(
 
 def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    )
     return buf.getvalue()
 
 
@@ -270,13 +286,18 @@ def _write_array(path: Path, arr: np.ndarray) -> dict:
     """One .npy file, fsynced; its manifest entry (the CRC-32 computed from memory, not read back)."""
     arr = np.ascontiguousarray(arr)
     header = _npy_header(arr.dtype, arr.shape)
-    data = memoryview(arr).cast("B") if arr.size else b""
+    data = arr.data.cast("B") if arr.size else b""
     with open(path, "wb") as f:
         f.write(header)
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    return {"bytes": len(header) + arr.nbytes, "dtype": arr.dtype.str, "shape": list(arr.shape), "crc32": zlib.crc32(data, zlib.crc32(header))}
+    return {
+        "bytes": len(header) + arr.nbytes,
+        "dtype": arr.dtype.str,
+        "shape": list(arr.shape),
+        "crc32": zlib.crc32(data, zlib.crc32(header)),
+    }
 
 
 def _crc32(path: Path) -> int:
@@ -474,10 +495,19 @@ def _check_consistent(gen: Path, a: dict[str, np.ndarray], counts: dict) -> None
         (len(a["indptr"]) == n_terms + 1, "indptr/idf sizes"),
         (n_terms == 0 or (int(a["indptr"][0]) == 0 and int(a["indptr"][-1]) == len(a["doc_ids"])), "indptr ends"),
         (len(a["weights"]) == len(a["doc_ids"]), "weights/doc_ids sizes"),
-        (len(a["max_w"]) == n_terms and len(a["vocab_ids"]) == n_terms and len(a["vocab_off"]) == n_terms + 1, "vocabulary sizes"),
+        (
+            len(a["max_w"]) == n_terms and len(a["vocab_ids"]) == n_terms and len(a["vocab_off"]) == n_terms + 1,
+            "vocabulary sizes",
+        ),
         (all(len(a["p_" + c]) == n_docs for c in PassageTable.COLUMNS), "passage columns"),
-        (len(a["art_date"]) == n_arts and n_arts >= 0 and int(a["art_off"][-1]) == len(a["art_rec"]), "article records"),
-        (counts.get("passages") == n_docs and counts.get("articles") == n_arts and counts.get("terms") == n_terms, "counts"),
+        (
+            len(a["art_date"]) == n_arts and n_arts >= 0 and int(a["art_off"][-1]) == len(a["art_rec"]),
+            "article records",
+        ),
+        (
+            counts.get("passages") == n_docs and counts.get("articles") == n_arts and counts.get("terms") == n_terms,
+            "counts",
+        ),
         (a["champ_pos"].ndim == 2 and len(a["champ_pos"]) == len(a["champ_terms"]), "champions"),
     ]
     for ok, what in checks:
@@ -499,4 +529,9 @@ def index_size(index_dir: Path) -> int:
 def describe(manifest: dict) -> dict[str, Any]:
     """Short facts for logs and `index` output."""
     c = manifest.get("counts", {})
-    return {"articles": c.get("articles"), "passages": c.get("passages"), "terms": c.get("terms"), "created": manifest.get("created")}
+    return {
+        "articles": c.get("articles"),
+        "passages": c.get("passages"),
+        "terms": c.get("terms"),
+        "created": manifest.get("created"),
+    }
