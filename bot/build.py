@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
-from bot.articles import Article, LoadResult, Skipped, load_corpus
+from bot.articles import Article, LoadResult, Skipped, iter_corpus
 from bot.columns import ArticleStore, ArticleWriter, PassageTable, PassageTableBuilder
 from bot.index import Index, IndexBuilder
 from bot.language import detect_article
@@ -79,19 +79,12 @@ class Built:
 
 
 def corpus_items(corpus: Path) -> Iterator[Article | Skipped]:
-    """The corpus' articles and skipped parts, in corpus order. EmptyCorpus if it does not exist."""
+    """The corpus' articles and skipped parts, streamed in corpus order (`bot.articles.iter_corpus`).
+    EmptyCorpus when it does not exist."""
     corpus = Path(corpus)
     if not corpus.exists():
         raise EmptyCorpus(f"corpus {corpus} does not exist")
-    import bot.articles as articles
-
-    stream = getattr(articles, "iter_corpus", None)
-    if stream is not None:
-        yield from stream(corpus)
-        return
-    loaded = load_corpus(corpus)
-    yield from loaded.skipped
-    yield from loaded.articles
+    yield from iter_corpus(corpus)
 
 
 def _items(source: Iterable[Article | Skipped] | LoadResult) -> Iterable[Article | Skipped]:
