@@ -17,10 +17,10 @@ from bot.telegram.uploads import safe_name, save_upload
         ("../../etc/passwd.txt", "passwd.txt"),
         ("..\\..\\win.md", "win.md"),
         (".env.txt", "env.txt"),
-        ("Пресс релиз (1).MD", "1.md"),
+        ("Пресс релиз (1).MD", "Пресс релиз (1).md"),
         ("...", "upload.txt"),
         (None, "upload.txt"),
-        ("a b/c d.json", "c_d.json"),
+        ("a b/c d.json", "c d.json"),
     ],
 )
 def test_safe_name(raw, safe):

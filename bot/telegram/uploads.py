@@ -5,28 +5,59 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
+
+from pathvalidate import sanitize_filename
 
 from bot.settings import is_sample_corpus
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_MAX_STEM = 80
+# Characters kept in a name besides letters, combining marks and digits of any script.
+_PUNCTUATION = frozenset(" -_.,()[]+'&")
+# Invisible or line-breaking characters (controls, bidi overrides, zero-width marks, separators): dropped, so
+# that "report\u202etxt.exe" cannot pretend to be something else.
+_DROPPED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_MAX_STEM_BYTES = 150  # UTF-8 bytes; with "-9999" and the extension, far below the 255 of most file systems
+_MAX_EXT = 10
 
 
 def safe_name(name: str | None, default: str = "upload.txt") -> str:
-    """A plain file name from whatever a client sent: no folders, no hidden files, ASCII only.
+    """A plain file name from whatever a client sent: letters of any script kept, no folders, no hidden
+    files, no reserved names (CON, NUL, ...), no invisible characters, bounded length.
 
-    "../../etc/passwd.txt" -> "passwd.txt"; "Пресс релиз (1).md" -> "1.md"; ".env.txt" -> "env.txt".
+    "../../etc/passwd.txt" -> "passwd.txt"; "Пресс релиз (1).md" -> "Пресс релиз (1).md";
+    ".env.txt" -> "env.txt"; "a:b?.json" -> "a_b.json"; "CON.txt" -> "CON_.txt".
     """
-    base = (name or "").replace("\\", "/").split("/")[-1]
-    base = os.path.basename(base).strip()
+    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").split("/")[-1])
+    base = "".join(" " if c.isspace() else c for c in base if c.isspace() or unicodedata.category(c) not in _DROPPED)
     stem, dot, ext = base.rpartition(".")
     if not dot:
         stem, ext = base, ""
-    stem = _UNSAFE.sub("_", stem).strip("._-")[:_MAX_STEM].strip("._-")
-    ext = _UNSAFE.sub("", ext).lower()
+    ext = "".join(c for c in ext.lower() if c.isascii() and c.isalnum())[:_MAX_EXT]
+    stem = "".join(_keep(c) for c in stem)
+    stem = re.sub(r"_+", "_", re.sub(r"\s+", " ", stem)).strip(" ._-")
+    stem = _clip_utf8(stem, _MAX_STEM_BYTES).rstrip(" ._-")
     d_stem, _, d_ext = default.rpartition(".")
-    return f"{stem or d_stem}.{ext or d_ext}"
+    # pathvalidate: names that no platform allows (reserved device names, trailing dots or spaces)
+    return sanitize_filename(f"{stem or d_stem}.{ext or d_ext}", platform="universal", replacement_text="_")
+
+
+def _keep(c: str) -> str:
+    if c in _PUNCTUATION or unicodedata.category(c)[0] in "LMN":
+        return c
+    return " " if c.isspace() else "_"
+
+
+def _clip_utf8(text: str, limit: int) -> str:
+    """The longest prefix of `text` within `limit` UTF-8 bytes that does not split a letter from its marks."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    cut = text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+    if unicodedata.category(text[len(cut)])[0] == "M":  # the next character belongs to the last letter
+        while cut and unicodedata.category(cut[-1])[0] == "M":
+            cut = cut[:-1]
+        cut = cut[:-1]
+    return cut
 
 
 def upload_refusal(corpus: Path) -> str | None:
