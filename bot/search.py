@@ -21,8 +21,9 @@ from bot.articles import Article, LoadResult, Skipped
 from bot.columns import date_ordinal
 from bot.index import Index
 from bot.language import detect
-from bot.passages import Passage, sentence_spans
+from bot.passages import Passage
 from bot.search_settings import DEFAULT_SCORING, SearchSettings  # noqa: F401 (their home until callers move)
+from bot.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +171,15 @@ class Engine:
                     passage=p,
                     article=a,
                     text=text,
-                    sentence=self._best_sentence(text, matched),
+                    sentence=self._best_sentence(text, matched, a.lang),
                     highlights=_merge_spans([(t.start, t.end) for t in matched]),
                 )
             )
         return Answer(question, hits, offset, more=len(ranked) > k, terms=terms)
 
-    def _best_sentence(self, text: str, matched) -> tuple[int, int]:
+    def _best_sentence(self, text: str, matched, lang: str | None = None) -> tuple[int, int]:
         """The sentence holding the rarest query terms (sum of idf of distinct matched terms)."""
-        spans = sentence_spans(text)
+        spans = sentence_spans(text, lang=lang)
         if not spans:
             return (0, len(text))
         best, best_score = spans[0], -1.0

@@ -31,13 +31,25 @@ CASES = [
     ("de", ["Der 2. Weltkrieg begann 1939.", "Im 19. Jahrhundert wuchs die Stadt."]),
     ("de", ["Die Firma verkaufte ca. 300 Autos bzw. Lastwagen im Jahr.", "Das war gut."]),
     ("de", ["Die Zahl der Toten stieg auf 17.", "Die Polizei ermittelt."]),
-    ("de", ["Sie wohnt in der Goethestr. 5 in Berlin.", "Nr. 7 gewann.", "Er kaufte Äpfel, Birnen usw.", "Dann ging er."]),
+    (
+        "de",
+        ["Sie wohnt in der Goethestr. 5 in Berlin.", "Nr. 7 gewann.", "Er kaufte Äpfel, Birnen usw.", "Dann ging er."],
+    ),
     ("de", ["Sie spielen in der vierten Liga (5. Rang in Polen) weiter.", "Pons Aelius hatte 2.000.", "Danach nicht."]),
     ("de", ["Hadrian gründete sie im 2. Jahrhundert n. Chr.", "Später verfiel sie."]),
     # Russian: initials, abbreviations, direct speech; "я" is a word
     ("ru", ["Это сказал А. С. Пушкин.", "Он жил в XIX в. и писал стихи."]),
     ("ru", ["Переговоры, т. е. встреча президентов, длились пять часов.", "Итогов нет."]),
-    ("ru", ["Цена выросла на 5 млн. руб.", "Об этом сообщил проф. Иванов.", "Кто это сделал?", "Это был я.", "Потом все ушли."]),
+    (
+        "ru",
+        [
+            "Цена выросла на 5 млн. руб.",
+            "Об этом сообщил проф. Иванов.",
+            "Кто это сделал?",
+            "Это был я.",
+            "Потом все ушли.",
+        ],
+    ),
     ("ru", ["В г. Минске, т.е. в столице, прошли встречи и т. д.", "Потом всё стихло."]),
     ("ru", ["«Мы победили», — сказал он.", "«Правда?» — спросила она.", "Счёт 3:1."]),
     ("ru", ["Ротор вращается со скоростью 1500 об/мин.", "Это стандарт."]),
@@ -64,8 +76,7 @@ def test_language_codes_are_read_loosely_and_unknown_ones_get_the_default_rules(
 def test_the_old_name_still_works():
     from bot.passages import sentence_spans as old_name
 
-    text = "Am 5. November kam er. Dann ging er."
-    assert old_name(text) == sentence_spans(text)
+    assert old_name is sentence_spans
 
 
 LANGS = ["en", "de", "ru", "uk", "es", "el", "tr", "zh", "ar", None]
