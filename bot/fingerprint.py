@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.loaders import MODULES as LOADER_MODULES
+from bot.loaders import readable
 
 # Modules whose code decides what goes into an index: a change to any of them means a rebuild.
 # (bot.index itself says when its postings or weights change: index.BUILD_VERSION.)
@@ -55,7 +56,8 @@ def corpus_fingerprint(corpus: Path, exclude: Path | None = None) -> dict:
         h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
         files += 1
         total += st.st_size
-    return {"root": str(corpus.resolve()), "files": files, "bytes": total, "digest": h.hexdigest()}
+    # readable(): a folder name that is not UTF-8 must not make the manifest unwritable
+    return {"root": readable(str(corpus.resolve())), "files": files, "bytes": total, "digest": h.hexdigest()}
 
 
 def build_fingerprint(settings: Fingerprinted) -> dict:

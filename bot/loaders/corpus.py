@@ -229,8 +229,9 @@ def load_file(
         return _collect(files.document_name(name), ext, stream, display, skipped)
 
 
-def _collect(name: str, ext: str, stream: BinaryIO, display: str, skipped: list[Skipped] | None,
-             set_path: bool = True) -> list[Article]:
+def _collect(
+    name: str, ext: str, stream: BinaryIO, display: str, skipped: list[Skipped] | None, set_path: bool = True
+) -> list[Article]:
     """All of one document's articles; ArticleError (only) when it yields none or breaks off."""
     doc = _Document(name, ext, display, set_path)
     articles: list[Article] = []

@@ -8,12 +8,24 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from bot.loaders.model import Article
+from bot.loaders import limits
+from bot.loaders.model import Article, ArticleError
+
+_UNWANTED = re.compile("[\x00-\x08\x7f\ufeff\ud800-\udfff]")
 
 
 def clean(text: str) -> str:
-    """One paragraph: BOMs removed, every run of whitespace (newlines too) made a single space."""
-    return " ".join(text.replace("\ufeff", "").split())
+    """One paragraph: every run of whitespace (newlines too) made a single space; BOMs and control
+    characters removed, and lone surrogates (a JSON "\\ud800" escape) replaced, so that every text
+    encodes as UTF-8 (the index store, Telegram and the terminal all need that)."""
+    text = " ".join(text.split())
+    if _UNWANTED.search(text):
+        text = " ".join(_UNWANTED.sub(_replacement, text).split())
+    return text
+
+
+def _replacement(m: re.Match[str]) -> str:
+    return "\ufffd" if "\ud800" <= m.group() <= "\udfff" else ""
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -87,8 +99,16 @@ def title_from_name(name: str) -> str:
     return clean(PurePosixPath(name).stem.replace("_", " ").replace("-", " ")) or name
 
 
+def check_length(paragraphs: list[str]) -> None:
+    """ArticleError when the text is longer than one article may be (MAX_ARTICLE_CHARS)."""
+    n = sum(map(len, paragraphs)) + 2 * (len(paragraphs) - 1)
+    if n > limits.MAX_ARTICLE_CHARS:
+        raise ArticleError(f"article text too long ({n:,} characters; the limit is {limits.MAX_ARTICLE_CHARS:,})")
+
+
 def build_article(meta: dict[str, Any], paragraphs: list[str], default_id: str, name: str) -> Article:
     """An Article from raw metadata values, each cleaned and normalised the same way for all formats."""
+    check_length(paragraphs)
     return Article(
         id=meta_text(meta.get("id")) or default_id,
         title=meta_text(meta.get("title")) or title_from_name(name),

@@ -75,7 +75,16 @@ def walk(root: str) -> list[Entry]:
             elif is_link and os.path.isdir(entry.path):
                 outside = _outside(entry.path, real_root)
                 if outside:  # a link to a folder elsewhere: not followed, and said so
-                    found.append((rel, Entry(entry.path, "/".join(rel), f"link to a folder outside the corpus ({outside}); not followed")))
+                    found.append(
+                        (
+                            rel,
+                            Entry(
+                                entry.path,
+                                "/".join(rel),
+                                f"link to a folder outside the corpus ({outside}); not followed",
+                            ),
+                        )
+                    )
             elif is_supported(entry.name):
                 found.append((rel, Entry(entry.path, "/".join(rel), check(entry.path, real_root))))
     found.sort(key=lambda item: item[0])
@@ -106,8 +115,13 @@ def check(path: str, real_root: str | None) -> str | None:
 
 
 def _kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return kind
     return "not a plain file"

@@ -53,13 +53,32 @@ def _trafilatura(trafilatura: Any, tree: Any) -> tuple[dict[str, Any], list[str]
     if not doc:
         return {}, []
     paragraphs = [p for p in (clean(line) for line in (doc.text or "").split("\n")) if p]
-    meta = {"title": clean(doc.title or ""), "author": doc.author, "source": doc.sitename, "url": doc.url,
-            "published": doc.date}
+    meta = {
+        "title": clean(doc.title or ""),
+        "author": doc.author,
+        "source": doc.sitename,
+        "url": doc.url,
+        "published": doc.date,
+    }
     return meta, paragraphs
 
 
-_SKIP = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "iframe",
-         "button", "select", "menu"}
+_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "svg",
+    "iframe",
+    "button",
+    "select",
+    "menu",
+}
 _BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "figcaption", "td", "th"}
 _META_KEYS = {
     "title": ("og:title", "twitter:title"),
@@ -72,9 +91,10 @@ _META_KEYS = {
 
 def _plain(tree: Any) -> tuple[dict[str, Any], list[str]]:
     """The linear extraction for big pages: one pass over the elements."""
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped]
 
     paragraphs: list[str] = []
+    chars = 0
     metas: dict[str, str] = {}
     title = None
     walker = etree.iterwalk(tree, events=("start",))
@@ -94,8 +114,15 @@ def _plain(tree: Any) -> tuple[dict[str, Any], list[str]]:
             text = clean(" ".join(el.itertext()))
             if text:
                 paragraphs.append(text)
+                chars += len(text) + 2
+                if chars > limits.MAX_ARTICLE_CHARS:  # stop early: the page is too long to be one article
+                    raise ArticleError(
+                        f"article text too long (over the limit of {limits.MAX_ARTICLE_CHARS:,} characters)"
+                    )
             walker.skip_subtree()
-    meta: dict[str, Any] = {field: next((metas[k] for k in keys if k in metas), None) for field, keys in _META_KEYS.items()}
+    meta: dict[str, Any] = {
+        field: next((metas[k] for k in keys if k in metas), None) for field, keys in _META_KEYS.items()
+    }
     meta["title"] = clean(meta["title"] or title or "")
     return meta, paragraphs
 

@@ -56,7 +56,9 @@ def _elements(name: str, stream: Any, build: Builder) -> Iterator[Article | Prob
     for i, raw in enumerate(jsonstream.split(stream, limits.MAX_RECORD_BYTES)):
         try:
             if isinstance(raw, jsonstream.TooLong):
-                raise ArticleError(f"entry too large ({limits.mb(raw.size)}; limit {limits.mb(limits.MAX_RECORD_BYTES)})")
+                raise ArticleError(
+                    f"entry too large ({limits.mb(raw.size)}; limit {limits.mb(limits.MAX_RECORD_BYTES)})"
+                )
             yield build(loads(decoder(raw)), f"{name}#{i}", name)
         except ArticleError as e:
             yield Problem(f"#{i}", e.reason)

@@ -24,7 +24,9 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
     for lineno, line in enumerate(lines, start=1):
         if isinstance(line, int):
             blank = False
-            yield Problem(f":{lineno}", f"line too long ({limits.mb(line)}; limit {limits.mb(limits.MAX_RECORD_BYTES)})")
+            yield Problem(
+                f":{lineno}", f"line too long ({limits.mb(line)}; limit {limits.mb(limits.MAX_RECORD_BYTES)})"
+            )
             continue
         try:
             text = line if isinstance(line, str) else decoder(line)

@@ -71,8 +71,9 @@ class _Scanner:
         c = self.peek()
         if c is None or c not in chars:
             found = "the end of the file" if c is None else repr(chr(c))
-            raise ArticleError(f"invalid JSON: expected one of {chars.decode()!r} at byte {self.offset + self.pos}, "
-                               f"found {found}")
+            raise ArticleError(
+                f"invalid JSON: expected one of {chars.decode()!r} at byte {self.offset + self.pos}, found {found}"
+            )
         self.pos += 1
         return c
 
@@ -179,6 +180,6 @@ def split(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLong]:
                 if scan.expect(b",}") == 0x7D:
                     break
         if not found:
-            raise ArticleError("a JSON object this large must hold its articles in a \"data\" list")
+            raise ArticleError('a JSON object this large must hold its articles in a "data" list')
     if scan.peek() is not None:
         raise ArticleError(f"invalid JSON: extra data after the end, at byte {scan.offset + scan.pos}")

@@ -22,4 +22,6 @@ MAX_LISTED_PROBLEMS = 100  # bad lines of one file listed one by one; the rest a
 
 def mb(n: int) -> str:
     """A byte count as the report shows it."""
-    return f"{n / MB:.1f} MB"
+    if n >= MB:
+        return f"{n / MB:.1f} MB"
+    return f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"

@@ -42,9 +42,9 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
                 meta[field_name] = value
         text = text[m.end() :]
     body = text.lstrip("\n")
-    heading = re.match(r"#[ \t]+(.+?)[ \t#]*(?:\n|$)", body)
-    if heading:
-        meta.setdefault("title", heading.group(1))
+    heading = re.match(r"#[ \t]+([^\n]*)\n?", body)
+    if heading and heading.group(1).rstrip(" \t#"):
+        meta.setdefault("title", heading.group(1).rstrip(" \t#"))
         body = body[heading.end() :]
     paragraphs = [p for p in (_strip_markdown(chunk) for chunk in re.split(r"\n\s*\n", body)) if p]
     if not paragraphs:
@@ -53,13 +53,16 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
     yield build_article(meta, paragraphs, stem(name), name)
 
 
+# Each pattern stops at the next opening marker, so stripping stays linear in the text's length
+# (`.+?` up to a closing marker that never comes would rescan the line from every opening one).
 _INLINE = [
-    (re.compile(r"<!--.*?-->", re.DOTALL), ""),  # comments
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links -> their text
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # *italic*
-    (re.compile(r"(?<!\w)_(?!\s)(.+?)(?<!\s)_(?!\w)"), r"\1"),  # _italic_
+    (re.compile(r"<!--(?:(?!<!--|-->).)*-->", re.DOTALL), ""),  # comments
+    (re.compile(r"!\[[^\[\]]*\]\([^()]{0,2000}\)"), ""),  # images
+    (re.compile(r"\[([^\[\]]+)\]\([^()]{0,2000}\)"), r"\1"),  # links -> their text
+    (re.compile(r"\*\*([^*\n]+)\*\*"), r"\1"),  # bold
+    (re.compile(r"__([^_\n]+)__"), r"\1"),
+    (re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])"), r"\1"),  # *italic*
+    (re.compile(r"(?<!\w)_(?!\s)([^_\n]+?)(?<!\s)_(?!\w)"), r"\1"),  # _italic_
     (re.compile(r"`+([^`]*)`+"), r"\1"),  # code
 ]
 _LINE_PREFIX = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+[.)][ \t]+)")

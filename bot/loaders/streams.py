@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from bot.loaders import limits
 from bot.loaders.model import ArticleError
@@ -39,7 +39,7 @@ class GzipStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer: Any) -> int:
         try:
             n = self._gz.readinto(buffer)
         except (OSError, EOFError, zlib.error) as e:

@@ -80,7 +80,7 @@ _NAME_WORD = re.compile(r"(?:[A-Z\u0400-\u042F\u00C0-\u00DE][\w'’.-]*|de|van|v
 def _byline_parts(line: str) -> tuple[str, str] | None:
     """(author, outlet) if the line is short, has one comma, no sentence end, and a name before it."""
     line = clean(line)
-    if len(line) > 80 or line.count(",") != 1 or line[-1] in ".!?:;…\"”»)" or ":" in line:
+    if len(line) > 80 or line.count(",") != 1 or line[-1] in '.!?:;…"”»)' or ":" in line:
         return None
     author, outlet = (part.strip() for part in line.split(","))
     words = author.split()
