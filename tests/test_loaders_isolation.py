@@ -90,8 +90,9 @@ def test_jsonl_lines_are_isolated(tmp_path):
         "[1, 2]",
         BISON,
     ]
-    data = "\n".join(lines).encode("utf-8").replace("\\xe9".encode(), b"\xe9")
-    path = write(tmp_path, "feed.jsonl", data.replace("caf\xe9".encode(), b"caf\xe9"))
+    latin1 = lines[4].encode("latin-1")  # b'... "caf\xe9"}': not UTF-8
+    data = b"\n".join(latin1 if i == 4 else line.encode("utf-8") for i, line in enumerate(lines))
+    path = write(tmp_path, "feed.jsonl", data)
     result = load_corpus(tmp_path)
     assert [a.title for a in result.articles] == ["Lynx", "latin", "Bison"]
     assert result.articles[1].text == "café"  # a Latin-1 line among UTF-8 ones is read as such
