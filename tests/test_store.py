@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import bot.index as index_mod
-from bot import store
+from bot import generations, store
 from bot.articles import Article, load_corpus
 from bot.bench import SyntheticCorpus
 from bot.index import Index, ScoringSettings
@@ -274,14 +274,14 @@ def corrupt_garbage_manifest(gen: Path) -> None:
 def corrupt_version(gen: Path) -> None:
     m = json.loads((gen / store.MANIFEST).read_text())
     m["version"] = store.VERSION + 1
-    m["sha256"] = store._manifest_digest(m)  # a well-formed manifest of another format version
+    m["sha256"] = generations._manifest_digest(m)  # a well-formed manifest of another format version
     (gen / store.MANIFEST).write_text(json.dumps(m))
 
 
 def corrupt_foreign(gen: Path) -> None:
     m = json.loads((gen / store.MANIFEST).read_text())
     m["format"] = "something-else"
-    m["sha256"] = store._manifest_digest(m)
+    m["sha256"] = generations._manifest_digest(m)
     (gen / store.MANIFEST).write_text(json.dumps(m))
 
 
@@ -323,7 +323,7 @@ def test_corrupt_or_foreign_index_is_reported_and_rebuilt(small_corpus, caplog, 
 
 def test_verify_reads_every_byte(small_corpus, monkeypatch):
     folder, index_dir, _ = small_corpus
-    monkeypatch.setattr(store, "_CRC_ON_LOAD", 1000)  # as if every array were big
+    monkeypatch.setattr(generations, "_CRC_ON_LOAD", 1000)  # as if every array were big
     open_engine(folder, index_dir=index_dir)
     store.verify(index_dir)
     path = store.current_generation(index_dir) / "weights.npy"
@@ -340,7 +340,7 @@ def test_crash_mid_write_leaves_the_previous_index(small_corpus, monkeypatch):
     before = open_engine(folder, index_dir=index_dir)
     gen = generation(index_dir)
     written = []
-    real = store._write_array
+    real = generations._write_array
 
     def failing(path, arr):
         if len(written) == 5:
@@ -348,7 +348,7 @@ def test_crash_mid_write_leaves_the_previous_index(small_corpus, monkeypatch):
         written.append(path)
         return real(path, arr)
 
-    monkeypatch.setattr(store, "_write_array", failing)
+    monkeypatch.setattr(generations, "_write_array", failing)
     with pytest.raises(OSError):
         before.save(index_dir)
     assert generation(index_dir) == gen

@@ -228,12 +228,24 @@ class SyntheticCorpus:
         a, b, c = picked
         return _TEMPLATES[int(rng.integers(len(_TEMPLATES)))].format(a=a, b=b, c=c)
 
-    def write_jsonl(self, path: Path, questions: int = 0) -> int:
-        """Write the corpus as one .jsonl file; the number of articles."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        n = 0
-        with open(path, "w", encoding="utf-8") as f:
-            for chunk in self.articles(questions=questions):
+    def write_jsonl(self, path: Path, questions: int = 0, per_file: int | None = None) -> int:
+        """Write the corpus as one .jsonl file at `path`, or with `per_file` as files of that many articles
+        in the folder `path`; the number of articles."""
+        if per_file is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+        n, f = 0, None
+        try:
+            for chunk in self.articles(chunk=per_file or 2000, questions=questions):
+                if f is None or per_file is not None:
+                    if f is not None:
+                        f.close()
+                    name = path if per_file is None else path / f"part-{n // per_file:05d}.jsonl"
+                    f = open(name, "w", encoding="utf-8")  # closed below
                 f.writelines(json.dumps(a, ensure_ascii=False) + "\n" for a in chunk)
                 n += len(chunk)
+        finally:
+            if f is not None:
+                f.close()
         return n
