@@ -126,6 +126,20 @@ def cmd_run(args) -> int:
     return run(settings, verbose=args.verbose)
 
 
+def cmd_health(args) -> int:
+    """Exit 0 when the running bot's heartbeat is fresh (what Docker's HEALTHCHECK asks), else 1."""
+    from bot.health import check
+    from bot.settings import load_settings
+
+    path = load_settings().heartbeat_file
+    if path is None:
+        print("error: BOT_HEARTBEAT_FILE is not set; `run` writes its heartbeat there when it is", file=sys.stderr)
+        return 2
+    ok, why = check(path, args.max_age)
+    print(why, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
 def cmd_bench(args) -> int:
     """Speed at news-archive scale on a synthetic corpus (see bot/bench.py and docs/benchmark.md)."""
     from bot.bench import cmd_bench as bench
@@ -209,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "serve the Telegram bot (long polling, or a webhook if BOT_WEBHOOK_URL is set)")
     corpus_arg(p)
     p.set_defaults(func=cmd_run)
+
+    p = command("health", "is the running bot serving? (its heartbeat in BOT_HEARTBEAT_FILE is fresh)")
+    p.add_argument(
+        "--max-age", type=int_range(1, None), default=60, help="largest heartbeat age in seconds (default 60)"
+    )
+    p.set_defaults(func=cmd_health)
     return parser
 
 

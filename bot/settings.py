@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     overall_max_rate: float = Field(30, gt=0, description="Outgoing requests per second, all chats together.")
     group_max_rate: float = Field(20, gt=0, description="Outgoing messages per minute into one group.")
     log_level: str = Field("INFO", description="Logging level of `python -m bot run`.")
+    heartbeat_file: Path | None = Field(
+        None,
+        description="File `run` refreshes every 15 s while it serves, for `corpus-bot health` and the Docker "
+        "HEALTHCHECK (unset: no heartbeat).",
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.health import Heartbeat
 from bot.settings import Settings
 from bot.telegram import admin
 from bot.telegram import handlers as h
@@ -63,6 +64,8 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
     token = settings.token.get_secret_value()
     install_redaction(token)
     backends = backends or choose_backends(settings)
+    if settings.heartbeat_file is not None:  # for `corpus-bot health` and Docker's HEALTHCHECK
+        backends.services.append(Heartbeat(settings.heartbeat_file))
     timeout = settings.api_timeout
     bot = ResilientBot(
         token,
