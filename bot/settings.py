@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     )
     webhook_listen: str = Field("0.0.0.0", description="Address the webhook server listens on.")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
+    webhook_max_body_bytes: int = Field(
+        1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024,
+        description="Largest update body the webhook reads; larger ones are refused (413) before they are read.",
+    )
+    webhook_max_connections: int = Field(
+        40, ge=1, le=100, description="Connections Telegram may open to the webhook at once (setWebhook)."
+    )
 
     # -- limits ----------------------------------------------------------------------------------
     max_upload_bytes: int = Field(

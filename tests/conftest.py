@@ -84,8 +84,11 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(api, corpus_dir: Path, **overrides):
-    """The real Application served (polling, or webhook if overrides say so) against `api`."""
+async def running_bot(api, corpus_dir: Path, backends=None, **overrides):
+    """The real Application served (polling, or webhook if overrides say so) against `api`.
+
+    `backends`: shared-state implementations (default: the in-memory ones the settings imply).
+    """
     from bot.settings import Settings
     from bot.telegram import build_application, open_library, serve
 
@@ -93,17 +96,19 @@ async def running_bot(api, corpus_dir: Path, **overrides):
     values.update(overrides)
     settings = Settings(_env_file=None, **values)
     library = open_library(settings)
-    application = build_application(settings, library)
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(application, settings, stop=stop, handle_signals=False, poll_timeout=1))
+    application = build_application(settings, library, backends)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(
+        serve(application, settings, stop=stop, handle_signals=False, poll_timeout=1, ready=ready)
+    )
     bot = RunningBot(api, application, settings, library, stop, task)
     try:
-        for _ in range(200):  # until the updater is up (or serve failed)
-            if task.done():
-                task.result()
-            if application.updater.running:
-                break
-            await asyncio.sleep(0.02)
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait([task, waiting], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if task.done():
+            task.result()  # serve failed: say why
+        assert ready.is_set(), "the bot did not start in time"
         yield bot
     finally:
         stop.set()

@@ -33,9 +33,10 @@ from bot.telegram import handlers as h
 from bot.telegram.corpus import CorpusLibrary, open_library
 from bot.telegram.guard import Metrics, install_redaction, redact
 from bot.telegram.sending import RetryingRateLimiter
-from bot.telegram.shared import Backends, Service, choose_backends
+from bot.telegram.shared import Backends, Service, UpdateIntake, choose_backends
 from bot.telegram.state import BotState, state_of_app
 from bot.telegram.updates import ChatOrderedProcessor, ResilientBot
+from bot.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +131,13 @@ async def serve(
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
     poll_timeout: int = 10,
+    ready: asyncio.Event | None = None,
 ) -> None:
     """Run until `stop` is set or SIGINT/SIGTERM; SIGHUP reloads the corpus.
 
-    Long polling by default; with BOT_WEBHOOK_URL a webhook server on BOT_WEBHOOK_LISTEN:PORT
-    that refuses requests without the BOT_WEBHOOK_SECRET header (403).
+    Long polling by default; with BOT_WEBHOOK_URL our webhook server (bot.telegram.webhook) on
+    BOT_WEBHOOK_LISTEN:PORT at the URL's path. The intake and the backends' services run meanwhile.
+    `ready` is set once updates are being received.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,31 +148,27 @@ async def serve(
             await application.post_init(application)
         await application.start()
         started: list[Service] = []
+        webhook: WebhookServer | None = None
         try:
             for service in (state.backends.intake, *state.backends.services):
                 await service.start(application)
                 started.append(service)
             if settings.webhook_url:
-                await application.updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    url_path=settings.webhook_path,
-                    webhook_url=settings.webhook_url,
-                    secret_token=settings.webhook_secret.get_secret_value(),
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-                log.info("serving by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port,
-                         settings.webhook_path)
+                webhook = await _start_webhook(application, settings, state.backends.intake)
             else:
                 await application.updater.start_polling(timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
                 log.info("serving by long polling as @%s", application.bot.username)
             if handle_signals:
                 installed = _install_signals(loop, stop, state.library)
+            if ready is not None:
+                ready.set()
             await stop.wait()
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
             log.info("stopping")
+            if webhook is not None:
+                await webhook.stop()  # finishes the requests in flight: their updates are accepted
             if application.updater.running:
                 await application.updater.stop()
             for service in reversed(started):
@@ -178,6 +177,34 @@ async def serve(
                 except Exception as e:  # stopping the rest matters more
                     log.error("could not stop %s: %s", type(service).__name__, e)
             await application.stop()
+
+
+async def _start_webhook(
+    application: Application, settings: Settings, intake: UpdateIntake
+) -> WebhookServer:
+    """Listen first, then tell Telegram where to post (never dropping the updates it holds for us)."""
+    assert settings.webhook_url and settings.webhook_secret
+    server = WebhookServer(
+        settings.webhook_path,
+        settings.webhook_secret.get_secret_value(),
+        intake,
+        max_body=settings.webhook_max_body_bytes,
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+    )
+    await server.start()
+    try:
+        await application.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=settings.webhook_max_connections,
+        )
+    except BaseException:
+        await server.stop()
+        raise
+    log.info("serving by webhook on %s:%s%s", settings.webhook_listen, settings.webhook_port, server.path)
+    return server
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, library: CorpusLibrary) -> list[int]:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 REDACTED = "<redacted>"
 # Loggers that see request URLs (httpx logs every one, and Bot API URLs hold the token).
-_LOUD_LOGGERS = ("", "httpx", "httpcore", "telegram", "telegram.ext", "bot", "asyncio", "tornado.access")
+_LOUD_LOGGERS = (
+    "", "httpx", "httpcore", "telegram", "telegram.ext", "bot", "asyncio", "aiohttp.access", "aiohttp.server"
+)
 
 
 class RedactingFilter(logging.Filter):
