@@ -31,7 +31,8 @@ _SECRET_FIELDS = frozenset({"token", "webhook_secret"})
 
 
 def default_corpus_dir() -> Path:
-    """./corpus when the current folder has one (a checkout, a deployment), else the bundled sample."""
+    """./corpus when the current folder has one (a deployment; in a clone, the link to bot/sample/), else the
+    sample installed with the package."""
     local = Path("corpus")
     return local if local.is_dir() else SAMPLE_CORPUS
 

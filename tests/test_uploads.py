@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +18,7 @@ from bot.settings import SAMPLE_CORPUS
 from bot.telegram.uploads import safe_name, save_upload, upload_refusal
 from tests.conftest import ADMIN_ID, running_bot
 
+ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ("txt", "md", "json", "jsonl", "html")
 
 
@@ -80,9 +85,19 @@ def test_uploads_land_inside_the_folder_and_never_overwrite(tmp_path_factory, ra
     assert len({p.name for p in saved}) == len(saved) == len(os.listdir(folder))  # no temp file left behind
 
 
-def test_uploads_into_the_bundled_sample_are_refused(tmp_path):
-    assert "bundled sample" in (upload_refusal(SAMPLE_CORPUS) or "")
-    assert "BOT_CORPUS_DIR" in (upload_refusal(SAMPLE_CORPUS / "000_d4a8a0365c09b999.txt") or "")
+def installed_copy(root: Path, packages: str = "site-packages") -> Path:
+    """The sample as an installed package holds it: <prefix>/lib/python3.x/site-packages/bot/sample/."""
+    target = root / "venv" / "lib" / "python3.11" / packages / "bot" / "sample"
+    shutil.copytree(SAMPLE_CORPUS, target)
+    return target
+
+
+def test_uploads_never_go_into_an_installed_package(tmp_path):
+    for packages in ("site-packages", "dist-packages"):
+        installed = installed_copy(tmp_path / packages, packages)
+        why = upload_refusal(installed) or ""
+        assert "inside the Python installation" in why and "BOT_CORPUS_DIR" in why
+        assert upload_refusal(installed / "000_d4a8a0365c09b999.txt")  # a file in there too
     single = tmp_path / "one.txt"
     single.write_text("Title: One\n\nText.\n")
     assert "single file" in (upload_refusal(single) or "")
@@ -90,12 +105,39 @@ def test_uploads_into_the_bundled_sample_are_refused(tmp_path):
     assert upload_refusal(tmp_path / "new" / "folder") is None  # created on the first upload
 
 
-async def test_admin_upload_to_the_sample_corpus_says_why_and_writes_nothing(fake_api, clean_env):
-    before = sorted(p.name for p in SAMPLE_CORPUS.iterdir())
-    async with running_bot(fake_api, SAMPLE_CORPUS):
+def test_in_a_clone_uploads_go_through_the_corpus_link_into_the_checkout(tmp_path):
+    clone = tmp_path / "clone"
+    shutil.copytree(SAMPLE_CORPUS, clone / "bot" / "sample")
+    (clone / "corpus").symlink_to(Path("bot") / "sample")  # as the repository has it
+    assert upload_refusal(clone / "corpus") is None
+    saved = save_upload(clone / "corpus", "harbour.txt", b"Title: Harbour\n\nTwo new cranes.\n")
+    assert saved.resolve() == (clone / "bot" / "sample" / "harbour.txt").resolve()
+    repo_link = ROOT / "corpus"
+    assert repo_link.is_symlink() and repo_link.resolve() == SAMPLE_CORPUS  # one copy of the sample
+
+
+def test_the_sample_of_this_installation_is_refused_exactly_when_it_is_installed(tmp_path):
+    """Run from an empty folder: CI's non-editable install refuses; a clone's editable install accepts."""
+    code = (
+        "from bot.settings import SAMPLE_CORPUS as s; from bot.telegram.uploads import upload_refusal as r; "
+        "print(s); print(r(s))"
+    )
+    env = {**os.environ, "PYTHONPATH": ""}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    sample, why = out.stdout.splitlines()
+    installed = any(part in ("site-packages", "dist-packages") for part in Path(sample).parts)
+    assert why.startswith("the bot is answering from the sample article installed") if installed else why == "None"
+
+
+async def test_admin_upload_into_an_installed_sample_says_why_and_writes_nothing(fake_api, clean_env, tmp_path):
+    installed = installed_copy(tmp_path)
+    before = sorted(p.name for p in installed.iterdir())
+    async with running_bot(fake_api, installed):
         fake_api.push_document("harbour.txt", b"Title: Harbour\n\nTwo new cranes.\n", user_id=ADMIN_ID)
         call = await fake_api.wait_for("sendMessage", ok=True, timeout=20)
     text = call.result["text"]
-    assert text.startswith("Not added: the bot is answering from the bundled sample corpus")
+    assert text.startswith("Not added: the bot is answering from") and "inside the Python installation" in text
     assert "BOT_CORPUS_DIR" in text
-    assert sorted(p.name for p in SAMPLE_CORPUS.iterdir()) == before
+    assert sorted(p.name for p in installed.iterdir()) == before

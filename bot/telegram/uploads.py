@@ -19,6 +19,7 @@ _PUNCTUATION = frozenset(" -_.,()[]+'&")
 _DROPPED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _MAX_STEM_BYTES = 150  # UTF-8 bytes; with "-9999" and the extension, far below the 255 of most file systems
 _MAX_EXT = 10
+_PACKAGE_DIRS = frozenset({"site-packages", "dist-packages"})  # where pip and distributions install packages
 
 
 def safe_name(name: str | None, default: str = "upload.txt") -> str:
@@ -63,17 +64,20 @@ def _clip_utf8(text: str, limit: int) -> str:
 def upload_refusal(corpus: Path) -> str | None:
     """Why an upload cannot be saved into `corpus` (one line for the admin), or None when it can.
 
-    The bundled sample lives inside the installed package: writing there would change site-packages
-    and be lost on the next install, so the admin is told how to give the bot a corpus of its own.
+    Never into an installed package (site-packages): pip owns those files and replaces them on the next
+    install, so the sample article that ships with the package is read-only there. In a clone, ./corpus
+    links to bot/sample/ in the checkout, which is the user's own folder: uploads go there as they always did.
     """
-    if is_sample_corpus(corpus):
+    resolved = corpus.resolve()
+    if any(part in _PACKAGE_DIRS for part in resolved.parts):
+        what = "the sample article installed with the package" if is_sample_corpus(corpus) else "a folder"
         return (
-            "the bot is answering from the bundled sample corpus, which is read-only. "
-            "Set BOT_CORPUS_DIR to a folder of your own (the sample can be copied there) and restart the bot."
+            f"the bot is answering from {what} inside the Python installation ({resolved}), which is read-only "
+            "for uploads. Set BOT_CORPUS_DIR to a folder of your own (the sample can be copied there) and restart."
         )
     if corpus.exists() and not corpus.is_dir():
         return f"the corpus is the single file {corpus.name}; set BOT_CORPUS_DIR to a folder to add articles."
-    probe = corpus if corpus.exists() else next((p for p in corpus.resolve().parents if p.exists()), None)
+    probe = corpus if corpus.exists() else next((p for p in resolved.parents if p.exists()), None)
     if probe is not None and not os.access(probe, os.W_OK | os.X_OK):
         return f"the corpus folder {corpus} is read-only for the bot."
     return None
