@@ -169,7 +169,7 @@ def _skip(path: str, reason: str) -> Skipped:
 
 def _is_duplicate(article: Article, seen: set[int]) -> bool:
     """Whether an earlier article had the same URL or text (kept as 64-bit hashes, not as text)."""
-    keys = [hash(("text", " ".join(article.text.split()).casefold()))]
+    keys = [hash(("text", " ".join(article.paragraphs).casefold()))]  # paragraphs are clean(): single spaces
     if article.url:
         keys.append(hash(("url", article.url.strip().rstrip("/"))))
     if any(k in seen for k in keys):

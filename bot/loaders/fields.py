@@ -18,6 +18,8 @@ def clean(text: str) -> str:
     """One paragraph: every run of whitespace (newlines too) made a single space; BOMs and control
     characters removed, and lone surrogates (a JSON "\\ud800" escape) replaced, so that every text
     encodes as UTF-8 (the index store, Telegram and the terminal all need that)."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # the common case, checked at C speed: nothing to change
     text = " ".join(text.split())
     if _UNWANTED.search(text):
         text = " ".join(_UNWANTED.sub(_replacement, text).split())
@@ -30,7 +32,12 @@ def _replacement(m: re.Match[str]) -> str:
 
 def split_paragraphs(text: str) -> list[str]:
     """Text with blank lines between paragraphs -> cleaned, non-empty paragraphs."""
-    return [p for p in (clean(chunk) for chunk in re.split(r"\n\s*\n", text)) if p]
+    if "\n" not in text:  # one paragraph (most short articles): no regex needed
+        return [p] if (p := clean(text)) else []
+    return [p for p in (clean(chunk) for chunk in _BLANK_LINES.split(text)) if p]
+
+
+_BLANK_LINES = re.compile(r"\n\s*\n")
 
 
 _DATE_FORMATS = (

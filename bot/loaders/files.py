@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from bot.loaders.model import ArticleError
-from bot.loaders.streams import CHUNK, gunzip
+from bot.loaders.streams import CHUNK, GZIP_CHUNK, gunzip
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".markdown", ".json", ".jsonl", ".html", ".htm")
 COMPRESSED_SUFFIXES = (".gz",)
@@ -141,7 +141,7 @@ def open_article_file(path: str, compressed: bool) -> BinaryIO:
             raise ArticleError(f"not a regular file ({_kind(st.st_mode)}); not read")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        stream: BinaryIO = os.fdopen(fd, "rb", buffering=CHUNK)
+        stream: BinaryIO = os.fdopen(fd, "rb", buffering=GZIP_CHUNK if compressed else CHUNK)
     except BaseException:
         os.close(fd)
         raise

@@ -21,10 +21,14 @@ Builder = Callable[[Any, str, str], Article]
 
 
 def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
-    head = stream.read(limits.MAX_FILE_BYTES + 1)
+    head = stream.read(_PEEK)
+    if not bom_encoding(head) and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[":  # a list: always streamed
+        yield from _elements(name, Prefixed(head, stream), json_article)
+        return
+    head += stream.read(max(0, limits.MAX_FILE_BYTES + 1 - len(head)))
     if not head.strip():
         raise ArticleError("empty file")
-    if len(head) <= limits.MAX_FILE_BYTES:  # the whole file: any encoding
+    if len(head) <= limits.MAX_FILE_BYTES:  # one object (an article, or SQuAD), or not UTF-8: held whole
         text = decode(head)
         if text.lstrip()[:1] == "[":
             yield from _elements(name, io.BytesIO(text.encode("utf-8")), json_article)
@@ -33,8 +37,10 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
         return
     if bom_encoding(head):
         raise ArticleError(f"a JSON file over {limits.mb(limits.MAX_FILE_BYTES)} must be UTF-8")
-    build = json_article if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[" else squad_article
-    yield from _elements(name, Prefixed(head, stream), build)
+    yield from _elements(name, Prefixed(head, stream), squad_article)  # a large object: its "data" list
+
+
+_PEEK = 64 * 1024
 
 
 def _document(name: str, obj: Any) -> Iterator[Article | Problem]:

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from bot.loaders.model import ArticleError
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18
 _STRING_BODY = re.compile(rb'(?:[^"\\]++|\\.)*+', re.DOTALL)
 _CONTAINER_STOP = re.compile(rb'["\[\]{}]')
 _SCALAR_END = re.compile(rb"[,\]}\s]")
@@ -158,8 +158,11 @@ def split(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLong]:
     are passed over); elements over `limit` bytes come as TooLong. ArticleError when the file is not
     shaped like that or breaks off (the elements before the break have been yielded)."""
     scan = _Scanner(stream, limit)
-    if scan.peek() == 0xEF and scan.buf.startswith(b"\xef\xbb\xbf", scan.pos):  # UTF-8 byte order mark
-        scan.pos += 3
+    if scan.peek() == 0xEF:  # a UTF-8 byte order mark?
+        while len(scan.buf) - scan.pos < 3 and scan.more():
+            pass
+        if scan.buf.startswith(b"\xef\xbb\xbf", scan.pos):
+            scan.pos += 3
     first = scan.expect(b"[{")
     if first == 0x5B:
         yield from scan.elements()

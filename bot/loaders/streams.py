@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from typing import Any, BinaryIO
@@ -11,6 +10,7 @@ from bot.loaders import limits
 from bot.loaders.model import ArticleError
 
 CHUNK = 1 << 20
+GZIP_CHUNK = 1 << 18  # each read decompresses at most this much: it is held twice for a moment
 
 
 def read_document(stream: BinaryIO, limit: int | None = None) -> bytes:
@@ -26,36 +26,64 @@ def read_document(stream: BinaryIO, limit: int | None = None) -> bytes:
 
 
 class GzipStream(io.RawIOBase):
-    """The decompressed bytes of a gzip stream, refusing a "gzip bomb": past GZIP_RATIO_FLOOR
-    decompressed bytes, more than GZIP_MAX_RATIO times the compressed bytes read so far raises
-    ArticleError. Corrupt or truncated data raises ArticleError too (with what was read before it kept)."""
+    """The decompressed bytes of a gzip stream (several members too), refusing a "gzip bomb": past
+    GZIP_RATIO_FLOOR decompressed bytes, more than GZIP_MAX_RATIO times the compressed bytes read so far
+    raises ArticleError. Corrupt or truncated data raises ArticleError, but only once everything that
+    decompressed before the damage has been read (so the good lines before it still load)."""
 
     def __init__(self, raw: BinaryIO) -> None:
         super().__init__()
         self._raw = raw
-        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._d = zlib.decompressobj(31)  # 31: a gzip header and trailer
+        self._eof = False
+        self.compressed = 0
         self.decompressed = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        try:
-            n = self._gz.readinto(buffer)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ArticleError(f"corrupt gzip data ({e or type(e).__name__})") from None
+        out = self._decompress(len(buffer))
+        n = len(out)
+        buffer[:n] = out
         self.decompressed += n
-        if self.decompressed > limits.GZIP_RATIO_FLOOR:
-            compressed = max(self._raw.tell(), 1)
-            if self.decompressed > limits.GZIP_MAX_RATIO * compressed:
-                raise ArticleError(
-                    f"gzip bomb refused ({limits.mb(compressed)} compressed grew past {limits.mb(self.decompressed)})"
-                )
+        if self.decompressed > limits.GZIP_RATIO_FLOOR and self.decompressed > limits.GZIP_MAX_RATIO * self.compressed:
+            raise ArticleError(
+                f"gzip bomb refused ({limits.mb(self.compressed)} compressed grew past {limits.mb(self.decompressed)})"
+            )
         return n
+
+    def _decompress(self, size: int) -> bytes:
+        while not self._eof:  # loops until some output, the end, or an error
+            data = self._d.unconsumed_tail
+            if not data and self._d.eof:  # a member ended: another may follow (zero padding may too)
+                data = self._d.unused_data.lstrip(b"\0")
+                while not data:
+                    more = self._read()
+                    if not more:
+                        self._eof = True
+                        return b""
+                    data = more.lstrip(b"\0")
+                self._d = zlib.decompressobj(31)
+            elif not data:
+                data = self._read()
+                if not data:
+                    raise ArticleError("corrupt gzip data (the file is truncated)")
+            try:
+                out = self._d.decompress(data, size)
+            except zlib.error as e:
+                raise ArticleError(f"corrupt gzip data ({e})") from None
+            if out:
+                return out
+        return b""
+
+    def _read(self) -> bytes:
+        data = self._raw.read(GZIP_CHUNK)
+        self.compressed += len(data)
+        return data
 
     def close(self) -> None:
         try:
-            self._gz.close()
             self._raw.close()
         finally:
             super().close()
@@ -63,7 +91,7 @@ class GzipStream(io.RawIOBase):
 
 def gunzip(raw: BinaryIO) -> BinaryIO:
     """A buffered, bounded decompressing reader over `raw` (see GzipStream)."""
-    return io.BufferedReader(GzipStream(raw), CHUNK)
+    return io.BufferedReader(GzipStream(raw), GZIP_CHUNK)
 
 
 class Prefixed:
