@@ -241,3 +241,17 @@ async def test_unreadable_updates_are_skipped_and_the_next_answered(fake_api, pr
     assert all(str(u["update_id"]) in " ".join(skipped) for u in poisoned)
     assert not any(r.exc_info or "Traceback" in r.getMessage() for r in caplog.records)
     assert_no_user_text(caplog, SECRET, "Zanzibar")
+
+
+async def test_user_who_blocked_the_bot_is_not_an_error(fake_api, prebuilt_corpus, clean_env, caplog):
+    api = fake_api
+    caplog.set_level(logging.INFO)
+    api.block_user(1701)
+    async with quick_bot(api, prebuilt_corpus) as bot:
+        api.push_message(QUESTION, user_id=1701)
+        refused = await api.wait_for("sendMessage", ok=False)
+        api.push_message(OTHER, user_id=1702)
+        await api.wait_for("sendMessage", ok=True)
+        state = bot.application.bot_data["state"]
+    assert refused.status == 403 and len(api.calls_of("sendMessage", ok=False)) == 1  # no retry, no "Sorry"
+    assert state.metrics.errors == 0 and not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -14,7 +14,7 @@ from bot.render import escape
 from bot.service import ReloadSummary
 from bot.telegram.buttons import short
 from bot.telegram.corpus import html_reload_report
-from bot.telegram.handlers import edit_message
+from bot.telegram.handlers import edit_message, reply
 from bot.telegram.sending import with_retries
 from bot.telegram.state import state_of
 from bot.telegram.uploads import safe_name, save_upload, upload_refusal
@@ -22,19 +22,26 @@ from bot.telegram.uploads import safe_name, save_upload, upload_refusal
 log = logging.getLogger(__name__)
 
 
+def admin_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """The sender's user id if they are one of the bot's admins, else None."""
+    user = update.effective_user
+    return user.id if user is not None and state_of(context).is_admin(user.id) else None
+
+
 async def _refuse(update: Update, what: str) -> None:
     user = update.effective_user
     log.warning("refused %s from non-admin user id %s", what, user.id if user else "?")
-    await update.effective_message.reply_text("Sorry, only the bot's admins can do that.")
+    await reply(update, "Sorry, only the bot's admins can do that.")
 
 
 async def cmd_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload: rebuild in the background; the old index answers until the new one is swapped in."""
     state = state_of(context)
-    if not state.is_admin(update.effective_user.id if update.effective_user else None):
+    admin = admin_id(update, context)
+    if admin is None or update.effective_message is None:
         await _refuse(update, "/reload")
         return
-    log.info("reload requested by admin %s", update.effective_user.id)
+    log.info("reload requested by admin %s", admin)
     notice = await update.effective_message.reply_text(
         "Reloading the corpus… I keep answering from the current index meanwhile."
     )
@@ -45,13 +52,13 @@ async def cmd_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: corpus and usage figures."""
     state = state_of(context)
-    if not state.is_admin(update.effective_user.id if update.effective_user else None):
+    if admin_id(update, context) is None:
         await _refuse(update, "/stats")
         return
     engine = state.engine
     m = state.metrics
     p50, p95 = m.percentile(50), m.percentile(95)
-    latency = f"{p50 * 1000:.0f} ms / {p95 * 1000:.0f} ms" if p50 is not None else "—"
+    latency = f"{p50 * 1000:.0f} ms / {p95 * 1000:.0f} ms" if p50 is not None and p95 is not None else "—"
     lines = [
         "<b>Stats</b>",
         f"Articles: {len(engine.articles)}",
@@ -63,7 +70,7 @@ async def cmd_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"Errors: {m.errors}; answers lost to Telegram or network failures: {m.lost}",
         f"Uptime: {_duration(m.uptime)}",
     ]
-    await update.effective_message.reply_text("\n".join(lines))
+    await reply(update, "\n".join(lines))
 
 
 def _duration(seconds: float) -> str:
@@ -84,8 +91,11 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """An admin's article file: validated first, saved under a safe name, then the index reloads."""
     state = state_of(context)
     message = update.effective_message
-    if not state.is_admin(update.effective_user.id if update.effective_user else None):
+    admin = admin_id(update, context)
+    if admin is None:
         await _refuse(update, "upload")
+        return
+    if message is None or message.document is None:
         return
     refusal = upload_refusal(state.settings.corpus_dir)
     if refusal:
@@ -121,7 +131,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(f"Not added: no article found in {escape(name)}.")
         return
     path = await asyncio.to_thread(save_upload, state.settings.corpus_dir, name, data)
-    log.info("admin %s uploaded %s (%d article(s)) as %s", update.effective_user.id, name, len(articles), path)
+    log.info("admin %s uploaded %s (%d article(s)) as %s", admin, name, len(articles), path)
     report: ReloadSummary = await state.library.reload()
     titles = "\n".join(f"• {escape(short(a.title or '(untitled)', 120))}" for a in articles[:10])
     more = f"\n… and {len(articles) - 10} more" if len(articles) > 10 else ""

@@ -156,6 +156,7 @@ async def serve(
             if settings.webhook_url:
                 webhook = await _start_webhook(application, settings, state.backends.intake)
             else:
+                assert application.updater is not None  # built by Application.builder()
                 await application.updater.start_polling(timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
                 log.info("serving by long polling as @%s", application.bot.username)
             if handle_signals:
@@ -169,7 +170,7 @@ async def serve(
             log.info("stopping")
             if webhook is not None:
                 await webhook.stop()  # finishes the requests in flight: their updates are accepted
-            if application.updater.running:
+            if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             for service in reversed(started):
                 try:
@@ -209,7 +210,7 @@ async def _start_webhook(
 
 def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, library: CorpusLibrary) -> list[int]:
     """SIGINT/SIGTERM stop the bot; SIGHUP reloads the corpus. Returns the signals handled."""
-    installed = []
+    installed: list[int] = []
     wanted = [(signal.SIGINT, stop.set), (signal.SIGTERM, stop.set)]
     if hasattr(signal, "SIGHUP"):
 

@@ -102,6 +102,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     state = state_of(context)
     message = update.effective_message
     user = update.effective_user
+    if message is None:
+        return
     question = question.strip()
     if not question:
         await message.reply_text("Ask me something, e.g. <code>/ask who signed the road maps?</code>")
@@ -123,18 +125,24 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     state.metrics.record(time.perf_counter() - t0)
 
 
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer the update's message (in its chat, and its topic in a forum)."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a private chat every text message is a question."""
     message = update.effective_message
-    if message.via_bot and message.via_bot.id == context.bot.id:
+    if message is None or (message.via_bot and message.via_bot.id == context.bot.id):
         return  # a passage the user just posted through inline mode, not a question
-    await answer_question(update, context, message.text)
+    await answer_question(update, context, message.text or "")
 
 
 async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In groups: only messages that mention the bot or reply to it; other chatter is ignored."""
     message = update.effective_message
-    if message.via_bot and message.via_bot.id == context.bot.id:
+    if message is None or (message.via_bot and message.via_bot.id == context.bot.id):
         return
     question = addressed_question(message, context.bot.id, context.bot.username or "")
     if question is None:
@@ -183,13 +191,13 @@ async def cmd_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = html_welcome(
         len(engine.articles), len(engine.passages), recent, _example_questions(engine), context.bot.username or ""
     )
-    await update.effective_message.reply_text(text)
+    await reply(update, text)
 
 
 async def cmd_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     admin = state_of(context).is_admin(user.id if user else None)
-    await update.effective_message.reply_text(html_help(context.bot.username or "", admin))
+    await reply(update, html_help(context.bot.username or "", admin))
 
 
 def _sources_page(engine: Engine, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -209,12 +217,12 @@ def _sources_page(engine: Engine, page: int) -> tuple[str, InlineKeyboardMarkup 
 async def cmd_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: the articles in the corpus, paged, with links."""
     text, markup = _sources_page(state_of(context).engine, 0)
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await reply(update, text, markup)
 
 
 async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Photos, stickers, voice...: a one-line hint rather than silence."""
-    await update.effective_message.reply_text("I only read text — send your question as a message (or see /help).")
+    await reply(update, "I only read text — send your question as a message (or see /help).")
 
 
 # --- buttons -------------------------------------------------------------------------------------
@@ -223,6 +231,8 @@ async def on_non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Buttons under answers and /sources, also on messages posted through inline mode (no `message`)."""
     query = update.callback_query
+    if query is None:
+        return
     state = state_of(context)
     button = read_button(query.data)
     if isinstance(button, More):
@@ -303,6 +313,8 @@ async def _unless_unchanged(edit) -> None:
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """@bot question in any chat: matching passages; choosing one posts it with attribution."""
     query = update.inline_query
+    if query is None:
+        return
     state = state_of(context)
     text = " ".join(query.query.split())
     offset = read_inline_offset(query.offset)
@@ -363,7 +375,7 @@ async def _report_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         if update.callback_query:
             await update.callback_query.answer("Sorry, something went wrong. Please try again.")
         elif update.effective_message and update.effective_chat and update.effective_chat.type != ChatType.CHANNEL:
-            await update.effective_message.reply_text("Sorry, something went wrong while answering. Please try again.")
+            await reply(update, "Sorry, something went wrong while answering. Please try again.")
     except TelegramError as e:  # telling the user failed too: the log above is what we have
         log.warning("could not report the error to the user: %s", type(e).__name__)
 
