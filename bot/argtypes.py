@@ -88,8 +88,8 @@ def squad_file(text: str) -> str:
         for e in entries
     ):
         raise argparse.ArgumentTypeError(f"{text}: {expected}")
-    if not any(p["qas"] for e in entries for p in e["paragraphs"]):
-        raise argparse.ArgumentTypeError(f"{text}: a SQuAD file without questions")
+    if not any(p["qas"] and p["context"].strip() for e in entries for p in e["paragraphs"]):
+        raise argparse.ArgumentTypeError(f"{text}: a SQuAD file without a paragraph that has text and questions")
     return text
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.argtypes import cutoffs, existing_path, int_range, readable_file, squad_file
+from bot.articles import ArticleError
 from bot.render import answer_json, render_console
 from bot.service import EmptyCorpus
 from bot.settings import SettingsError, describe_error
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except EmptyCorpus as e:
+    except (EmptyCorpus, ArticleError) as e:  # the user's files: what is wrong with them
         print(f"error: {e}", file=sys.stderr)
         return 1
     except ValidationError as e:  # Settings() built directly: the same one line

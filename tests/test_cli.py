@@ -253,3 +253,9 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141 and b"Traceback" not in err and b"Exception ignored" not in err, err
+
+
+def test_eval_refuses_a_squad_file_without_text_to_search(capsys, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"data": [{"paragraphs": [{"context": " ", "qas": [{"question": "q?"}]}]}]}))
+    assert "without a paragraph that has text and questions" in _usage_error(capsys, "eval", str(empty))
