@@ -29,10 +29,11 @@ import numpy as np
 
 from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped, iter_corpus
-from bot.columns import ArticleStore, ArticleWriter, PassageTable, PassageTableBuilder
+from bot.columns import PassageTable, PassageTableBuilder
 from bot.index import Index, IndexBuilder
 from bot.language import detect_article
 from bot.passages import Passage, split_article
+from bot.records import ArticleStore, ArticleWriter
 from bot.search_settings import SearchSettings
 from bot.store import GenerationWriter, index_arrays, manifest_fields
 
@@ -105,12 +106,12 @@ def build_parts(
 ) -> Built:
     """Build in memory (the article records in a bytearray): for small corpora, tests, evaluation."""
     settings = settings or SearchSettings()
-    records = bytearray()
-    built = _Pipeline(settings, records.extend, progress, workers).run(_items(source))
+    meta, texts = bytearray(), bytearray()
+    built = _Pipeline(settings, meta.extend, texts.extend, progress, workers).run(_items(source))
     parts = built.articles.finish()
-    built.articles = ArticleStore(
-        np.frombuffer(records, dtype=np.uint8), parts["art_off"], parts["art_date"], parts["art_zdict"]
-    )
+    parts["art_rec"] = np.frombuffer(meta, dtype=np.uint8)
+    parts["p_rec"] = np.frombuffer(texts, dtype=np.uint8)
+    built.articles = ArticleStore(parts)
     return built
 
 
@@ -129,15 +130,18 @@ def build_to(
     settings = settings or SearchSettings()
     t0 = time.perf_counter()
     with GenerationWriter(index_dir) as w:
-        built = _Pipeline(settings, w.stream("art_rec").write, progress, workers).run(_items(source))
+        meta, texts = w.stream("art_rec"), w.stream("p_rec")
+        built = _Pipeline(settings, meta.write, texts.write, progress, workers).run(_items(source))
         if not len(built.articles):
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in built.skipped[:5])
             raise EmptyCorpus("no article could be loaded" + (f" ({reasons})" if reasons else ""))
+        t1 = time.perf_counter()
         w.arrays(built.articles.finish())
         w.arrays({"p_" + c: a for c, a in built.passages.columns().items()})
         w.arrays(index_arrays(built.index))
         built.build_seconds = time.perf_counter() - t0
         gen = w.commit(manifest_fields(built, corpus_fp, None))
+    log.info("index written in %.2f s", time.perf_counter() - t1)
     return gen, built
 
 
@@ -145,10 +149,15 @@ class _Pipeline:
     """One build: articles in; records, passages and term ids out, batch by batch."""
 
     def __init__(
-        self, settings: SearchSettings, write: Callable[[bytes], Any], progress: Progress | None, workers: int | None
+        self,
+        settings: SearchSettings,
+        write_meta: Callable[[bytes], Any],
+        write_text: Callable[[bytes], Any],
+        progress: Progress | None,
+        workers: int | None,
     ):
         self.settings = settings
-        self.writer = ArticleWriter(write)
+        self.writer = ArticleWriter(write_meta, write_text)
         self.table = PassageTableBuilder()
         self.index = IndexBuilder(settings.scoring)
         self.langs: Counter = Counter()
@@ -182,16 +191,18 @@ class _Pipeline:
             self.analysis.close()
         if self.progress:
             self.progress(len(self.table), len(self.table))
+        t1 = time.perf_counter()
         index = self.index.build()
-        seconds = time.perf_counter() - t0
-        return Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, seconds)
+        t2 = time.perf_counter()
+        log.info("articles read, stored and analysed in %.2f s; postings built in %.2f s", t1 - t0, t2 - t1)
+        return Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, t2 - t0)
 
     def _complete(self, batch: _Batch, handle: Any) -> None:
         """Store a batch whose analysis is done: records (with the languages found), passages, term ids."""
         langs, ids, lens, shard, new_terms = self.analysis.result(handle)
-        for a, lang in zip(batch.articles, langs):
+        for a, ps, lang in zip(batch.articles, batch.passages, langs):
             a.lang = lang
-            self.writer.add(a)
+            self.writer.add(a, ps)
             if lang:
                 self.langs[lang] += 1
         for ps in batch.passages:
@@ -245,9 +256,8 @@ class _Vocab(dict):
 class Shard:
     """Analysis in one process: languages identified, passages turned into term ids of its own vocabulary.
 
-    Words go to term ids through a memo per analyzer (word -> id, -1 for a dropped word). The words a
-    batch brings that the memo lacks are analysed once each, together, before the batch is mapped, so a
-    token costs one dict look-up in C (`map`), and a new word one call to `Analyzer.term`.
+    Words go to term ids through a memo per analyzer (word -> id, -1 for a dropped word): a token costs
+    one dict look-up in C (`map`), a new word one call to `Analyzer.term`.
     """
 
     MEMO = 500_000  # words remembered per analyzer; past that the memo starts again (bounded memory)
@@ -258,15 +268,26 @@ class Shard:
         self.vocab = _Vocab()
         self._memo: dict[Analyzer, dict[str, int]] = {}
 
+    def _resolve(self, analyzer: Analyzer, memo: dict[str, int], words: list[str], ids: list) -> None:
+        """Fill in the ids of words the memo lacks (None in `ids`): each analysed once, then remembered."""
+        vocab = self.vocab
+        for i, tid in enumerate(ids):
+            if tid is None:
+                w = words[i]
+                tid = memo.get(w)
+                if tid is None:
+                    term = analyzer.term(w)
+                    tid = memo[w] = -1 if term is None else vocab[term]
+                ids[i] = tid
+
     def run(self, texts: list[str], langs: list[str | None], spans: list[list[tuple[int, int]]]) -> tuple:
         """(languages, term ids, kept terms per passage, this shard's key, the terms new since last time)."""
         for memo in self._memo.values():
             if len(memo) > self.MEMO:
                 memo.clear()  # the common words come back within a batch or two
         found: list[str | None] = []
-        # per passage: (memo, its words), or (None, term ids) for text in scripts without spaces
-        pieces: list[tuple[dict[str, int] | None, list]] = []
-        unseen: dict[Analyzer, set[str]] = {}
+        codes = array.array("i")
+        lens = array.array("i")
         vocab = self.vocab
         for text, lang, sp in zip(texts, langs, spans):
             if lang is None and sp:
@@ -276,33 +297,26 @@ class Shard:
                 continue
             analyzer = analyzer_for(lang, self.settings)
             memo = self._memo.setdefault(analyzer, {})
+            get = memo.get
             for s, e in sp:
                 piece = text[s:e] if s or e != len(text) else text
                 words, nospace = analyzer.words(piece)
                 if nospace:  # bigrams come from the whole chain
-                    pieces.append((None, [vocab[t] for t in analyzer.terms(piece)]))
-                    continue
-                pieces.append((memo, words))
-                missing = set(words).difference(memo)
-                if missing:
-                    unseen.setdefault(analyzer, set()).update(missing)
-        for analyzer, new_words in unseen.items():
-            term, known = analyzer.term, self._memo[analyzer]
-            known.update((w, -1 if (t := term(w)) is None else vocab[t]) for w in new_words)
-        codes = array.array("i")
-        lens = array.array("i")
-        for words_memo, items in pieces:
-            n = len(codes)
-            codes.extend(items if words_memo is None else map(words_memo.__getitem__, items))
-            lens.append(len(codes) - n)
-        ids = np.frombuffer(codes, dtype=np.int32) if len(codes) else np.zeros(0, np.int32)
+                    ids = [vocab[t] for t in analyzer.terms(piece)]
+                else:
+                    ids = list(map(get, words))
+                    if None in ids:
+                        self._resolve(analyzer, memo, words, ids)
+                codes.extend(ids)
+                lens.append(len(ids))
+        every = np.frombuffer(codes, dtype=np.int32) if len(codes) else np.zeros(0, np.int32)
         raw = np.frombuffer(lens, dtype=np.int32) if len(lens) else np.zeros(0, np.int32)
-        keep = ids >= 0
+        keep = every >= 0  # -1: a dropped word (a stop word, ...)
         if keep.all():
-            kept, kept_lens = ids.copy(), raw.copy()
+            kept, kept_lens = every.copy(), raw.copy()
         else:
             doc = np.repeat(np.arange(len(raw), dtype=np.int32), raw)
-            kept, kept_lens = ids[keep], np.bincount(doc[keep], minlength=len(raw)).astype(np.int32)
+            kept, kept_lens = every[keep], np.bincount(doc[keep], minlength=len(raw)).astype(np.int32)
         new_terms, vocab.new = vocab.new, []
         return found, kept, kept_lens, self.key, new_terms
 

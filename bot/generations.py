@@ -39,7 +39,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FORMAT = "corpus-bot-index"
-VERSION = 2
+VERSION = 3
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _GEN_RE = re.compile(r"gen-[0-9A-Za-z_-]+")

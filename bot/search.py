@@ -18,10 +18,10 @@ import numpy as np
 from bot import store
 from bot.analysis import Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped
-from bot.columns import date_ordinal
 from bot.index import Index
 from bot.language import detect
 from bot.passages import Passage
+from bot.records import date_ordinal
 from bot.search_settings import DEFAULT_SCORING, SearchSettings  # noqa: F401 (their home until callers move)
 from bot.sentences import sentence_spans
 
@@ -94,7 +94,7 @@ class Engine:
     def build(
         cls,
         loaded: LoadResult | Iterable[Article | Skipped],
-        settings: SearchSettings = SearchSettings(),
+        settings: SearchSettings | None = None,
         progress: Callable[[int, int | None], None] | None = None,
         *,
         workers: int | None = None,
@@ -144,6 +144,15 @@ class Engine:
 
     # -- answering ----------------------------------------------------------------------------------
 
+    def passage_text(self, pid: int) -> str:
+        """The text of passage `pid`: its own record when the store keeps one (decoding nothing else), else
+        sliced from its article."""
+        get = getattr(self.articles, "passage_text", None)
+        if get is not None:
+            return get(pid)
+        p = self.passages[pid]
+        return self.articles[p.article].text[p.start : p.end]
+
     def query_analyzer(self, question: str) -> Analyzer:
         """The chain for a question: the corpus language, or the likeliest of its languages."""
         lang = self.main_language
@@ -161,7 +170,7 @@ class Engine:
         for rank, (pid, score) in enumerate(ranked[:k], start=offset + 1):
             p = self.passages[pid]
             a = self.articles[p.article]
-            text = a.text[p.start : p.end]
+            text = self.passage_text(pid)
             p_analyzer = analyzer_for(a.lang, self.settings.analysis)
             matched = [t for t in p_analyzer.tokens(text) if t.term in wanted]
             hits.append(

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.articles import Skipped
-from bot.columns import ArticleStore, PassageTable, SortedVocabulary, StoredArticle
+from bot.columns import PassageTable, SortedVocabulary
 from bot.fingerprint import build_fingerprint, corpus_fingerprint, staleness
 from bot.generations import (
     CURRENT,
@@ -39,6 +39,8 @@ from bot.generations import (
     read_manifest,
 )
 from bot.index import Index, ScoringSettings
+from bot.records import ARRAYS as ARTICLE_ARRAYS
+from bot.records import ArticleStore, StoredArticle
 
 __all__ = [  # what callers use (some of it lives in bot.columns, bot.fingerprint and bot.generations)
     "CURRENT", "FORMAT", "MANIFEST", "VERSION", "ArticleStore", "GenerationWriter", "NoIndex", "PassageTable",
@@ -51,8 +53,8 @@ log = logging.getLogger(__name__)
 
 _NEEDED = (
     "indptr doc_ids weights doc_len idf max_w champ_terms champ_pos vocab_keys vocab_ids vocab_blob vocab_off "
-    "p_article p_index p_count p_start p_end art_rec art_off art_date art_zdict"
-).split()
+    "p_article p_index p_count p_start p_end"
+).split() + list(ARTICLE_ARRAYS)
 
 
 class EngineParts(Protocol):
@@ -115,7 +117,9 @@ def engine_arrays(engine: EngineParts) -> dict[str, np.ndarray]:
         engine.passages if isinstance(engine.passages, PassageTable) else PassageTable.from_passages(engine.passages)
     )
     out.update({"p_" + c: a for c, a in passages.columns().items()})
-    arts = engine.articles if isinstance(engine.articles, ArticleStore) else ArticleStore.from_articles(engine.articles)
+    arts = engine.articles
+    if not isinstance(arts, ArticleStore):
+        arts = ArticleStore.from_articles(arts, passages)
     out.update(arts.arrays())
     extras: dict[str, np.ndarray] = getattr(engine, "extras", None) or {}
     out.update({"x_" + name: np.asarray(a) for name, a in extras.items()})
@@ -199,7 +203,7 @@ def open_generation(gen: Path, verify: bool = False) -> Stored:
         max_w=a["max_w"], champ_terms=a["champ_terms"], champ_pos=a["champ_pos"],
     )  # fmt: skip
     try:
-        articles = ArticleStore(a["art_rec"], a["art_off"], a["art_date"], a["art_zdict"])
+        articles = ArticleStore(a)
     except Exception as e:  # a corrupt dictionary
         raise StoreError(f"{gen} has unusable article records: {e}") from None
     passages = PassageTable(*(a["p_" + c] for c in PassageTable.COLUMNS))
@@ -208,7 +212,7 @@ def open_generation(gen: Path, verify: bool = False) -> Stored:
 
 
 def _check_consistent(gen: Path, a: dict[str, np.ndarray], counts: dict) -> None:
-    n_terms, n_docs, n_arts = len(a["idf"]), len(a["doc_len"]), len(a["art_off"]) - 1
+    n_terms, n_docs, n_arts = len(a["idf"]), len(a["doc_len"]), len(a["art_date"])
     checks = [
         (len(a["indptr"]) == n_terms + 1, "indptr/idf sizes"),
         (n_terms == 0 or (int(a["indptr"][0]) == 0 and int(a["indptr"][-1]) == len(a["doc_ids"])), "indptr ends"),
@@ -219,7 +223,12 @@ def _check_consistent(gen: Path, a: dict[str, np.ndarray], counts: dict) -> None
         ),
         (all(len(a["p_" + c]) == n_docs for c in PassageTable.COLUMNS), "passage columns"),
         (
-            len(a["art_date"]) == n_arts and n_arts >= 0 and int(a["art_off"][-1]) == len(a["art_rec"]),
+            len(a["art_off"]) == n_arts + 1
+            and int(a["art_off"][-1]) == len(a["art_rec"])
+            and len(a["art_first"]) == n_arts + 1
+            and int(a["art_first"][-1]) == n_docs
+            and len(a["p_off"]) == n_docs + 1
+            and int(a["p_off"][-1]) == len(a["p_rec"]),
             "article records",
         ),
         (
