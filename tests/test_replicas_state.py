@@ -1,0 +1,233 @@
+"""The Redis-backed shared state against a real redis-server: answer keys, limits, the update stream,
+and falling back to local state while Redis is down (and back when it returns)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from bot.replicas.keys import RedisAnswerKeys, answer_key
+from bot.replicas.limits import RedisUserLimiter, SharedThrottle
+from bot.replicas.link import RedisLink, Unavailable
+from bot.replicas.stream import StreamConsumer, UpdateStream, order_key
+from tests.redisserver import RedisServer
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+async def link(redis_server, request):
+    ns = f"t{abs(hash(request.node.nodeid)) % 10**8}"
+    lk = RedisLink(redis_server.url, ns, timeout=0.5, probe_every=0.1)
+    yield lk
+    await lk.close()
+
+
+class LocalLimiter:
+    """The single-process limiter behind the async interface (the fallback while Redis is down)."""
+
+    def __init__(self, per_minute: float, burst: int):
+        from bot.telegram.guard import QuestionLimiter
+
+        self.inner = QuestionLimiter(per_minute, burst)
+        self.calls = 0
+
+    async def check(self, user_id: int) -> tuple[bool, bool, float]:
+        self.calls += 1
+        return self.inner.check(user_id)
+
+
+async def test_answer_keys_are_shared_between_replicas_and_outlive_them(redis_server):
+    a = RedisLink(redis_server.url, "keys")
+    keys_a = RedisAnswerKeys(a, ttl_seconds=3600)
+    key = await keys_a.put("who approved the road maps?")
+    assert key == answer_key("who approved the road maps?") and len(key) == 12
+    await a.close()  # replica A is gone; B never saw the question
+    b = RedisLink(redis_server.url, "keys")
+    keys_b = RedisAnswerKeys(b, ttl_seconds=3600)
+    assert await keys_b.get(key) == "who approved the road maps?"
+    assert 3000 < await b.client.ttl(b.key("q", key)) <= 3600
+    assert await keys_b.get("zzzzzzzzzzzz") is None and await keys_b.get("../" + key) is None
+    await b.close()
+
+
+async def test_user_limit_is_one_bucket_across_replicas(redis_server):
+    links = [RedisLink(redis_server.url, "users") for _ in range(3)]
+    limiters = [RedisUserLimiter(lk, per_minute=6, burst=3, fallback=LocalLimiter(6, 3)) for lk in links]
+    results = [await limiters[i % 3].check(77) for i in range(5)]  # one user, spread over three replicas
+    assert [r[0] for r in results] == [True, True, True, False, False]
+    assert [r[1] for r in results] == [False, False, False, True, False]  # "slow down" said once
+    assert 5 < results[3][2] <= 10  # one question per 10 s
+    assert (await limiters[0].check(78))[0]  # another user is not affected
+    assert all(lim.fallback.calls == 0 for lim in limiters)
+    for lk in links:
+        await lk.close()
+
+
+async def test_throttle_spaces_requests_of_all_replicas(redis_server):
+    links = [RedisLink(redis_server.url, "rate") for _ in range(3)]
+    throttles = [SharedThrottle(lk, overall_rate=50, group_rate_per_minute=600, overall_burst=1) for lk in links]
+    stamps: list[float] = []
+
+    async def send(t: SharedThrottle) -> None:
+        await t.acquire(123, group=False)
+        stamps.append(time.monotonic())
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(send(throttles[i % 3]) for i in range(30)))
+    # 30 requests at 50/s through three replicas: together ~0.58 s, not a third of it
+    assert time.monotonic() - t0 >= 0.5
+    stamps.sort()
+    window = max(sum(1 for s in stamps if t <= s < t + 0.2) for t in stamps)
+    assert window <= 12  # 10 per 0.2 s plus scheduling jitter
+
+    await throttles[0].pause(0.4)  # Telegram's retry_after, seen by one replica, holds all of them
+    t1 = time.monotonic()
+    await throttles[2].acquire(None, group=False)
+    assert time.monotonic() - t1 >= 0.35
+    for lk in links:
+        await lk.close()
+
+
+async def test_group_budget_is_per_group(redis_server):
+    lk = RedisLink(redis_server.url, "groups")
+    throttle = SharedThrottle(lk, overall_rate=1000, group_rate_per_minute=600, group_burst=2)  # 1 per 0.1 s
+    t0 = time.monotonic()
+    for _ in range(4):
+        await throttle.acquire(-100, group=True)
+    assert time.monotonic() - t0 >= 0.18  # 2 at once, then spaced
+    t1 = time.monotonic()
+    await throttle.acquire(-200, group=True)
+    assert time.monotonic() - t1 < 0.1
+    await lk.close()
+
+
+def test_order_key_follows_the_chat():
+    assert order_key({"update_id": 1, "message": {"chat": {"id": 5}}}) == "c5"
+    assert order_key({"update_id": 1, "callback_query": {"from": {"id": 7}, "message": {"chat": {"id": -9}}}}) == "c-9"
+    assert order_key({"update_id": 1, "callback_query": {"from": {"id": 7}, "inline_message_id": "x"}}) == "u7"
+    assert order_key({"update_id": 1, "inline_query": {"from": {"id": 8}}}) == "u8"
+    assert order_key({"update_id": 1, "poll": {"id": "p"}}) == ""
+    assert order_key({"update_id": 1, "message": "odd"}) == ""
+
+
+def _message(update_id: int, chat: int, text: str) -> dict:
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 0, "chat": {"id": chat, "type": "private"}, "text": text}}
+
+
+async def test_stream_dedupes_by_update_id_and_every_update_is_handled_once(redis_server):
+    lk = RedisLink(redis_server.url, "stream1")
+    stream = UpdateStream(lk)
+    handled: list[int] = []
+
+    async def handle(update: dict) -> None:
+        await asyncio.sleep(0.01)
+        handled.append(update["update_id"])
+
+    consumers = [StreamConsumer(UpdateStream(lk), f"r{i}", handle, block=0.2) for i in range(3)]
+    for c in consumers:
+        await c.start()
+    added = [await stream.add(_message(i, 1000 + i % 7, "q")) for i in range(1, 61)]
+    assert all(added)
+    assert not await stream.add(_message(5, 1005, "q"))  # Telegram sent it again
+    body = json.dumps(_message(10**9 + 3, 1, "q")).encode()
+    assert await stream.add(json.loads(body), body)
+    deadline = time.monotonic() + 10
+    while len(handled) < 61 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for c in consumers:
+        await c.stop()
+    assert sorted(handled) == list(range(1, 61)) + [10**9 + 3]
+    assert sum(c.handled for c in consumers) == 61 and sum(1 for c in consumers if c.handled) >= 2
+    assert await lk.client.xlen(stream.key) == 0  # acknowledged entries are deleted
+    await lk.close()
+
+
+async def test_one_chat_keeps_its_order_across_replicas(redis_server):
+    lk = RedisLink(redis_server.url, "order")
+    stream = UpdateStream(lk)
+    seen: list[int] = []
+
+    async def handle(update: dict) -> None:
+        n = update["update_id"]
+        await asyncio.sleep(0.05 if n % 2 else 0.0)  # odd ones are slow: a free replica would overtake them
+        seen.append(n)
+
+    consumers = [StreamConsumer(UpdateStream(lk), f"o{i}", handle, block=0.2) for i in range(3)]
+    for i in range(1, 13):
+        await stream.add(_message(i, 42, f"q{i}"))
+    for c in consumers:
+        await c.start()
+    deadline = time.monotonic() + 10
+    while len(seen) < 12 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for c in consumers:
+        await c.stop()
+    assert seen == list(range(1, 13))
+    await lk.close()
+
+
+async def test_a_dead_consumers_entries_are_claimed_by_another(redis_server):
+    lk = RedisLink(redis_server.url, "claim")
+    stream = UpdateStream(lk)
+    await stream.ensure_group()
+    for i in range(1, 4):
+        await stream.add(_message(i, 500 + i, "q"))
+    # a replica reads the entries, then dies before acknowledging them
+    await lk.client.xreadgroup(stream.GROUP, "dead", {stream.key: ">"}, count=10)
+    handled: list[int] = []
+
+    async def handle(update: dict) -> None:
+        handled.append(update["update_id"])
+
+    alive = StreamConsumer(UpdateStream(lk), "alive", handle, block=0.2, claim_idle=0.5)
+    await alive.start()
+    deadline = time.monotonic() + 5
+    while len(handled) < 3 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await alive.stop()
+    assert sorted(handled) == [1, 2, 3]
+    assert (await lk.client.xpending(stream.key, stream.GROUP))["pending"] == 0
+    await lk.close()
+
+
+async def test_redis_down_falls_back_to_local_state_and_recovers(tmp_path, caplog):
+    server = RedisServer(tmp_path / "r").start()
+    lk = RedisLink(server.url, "down", timeout=0.3, probe_every=0.1)
+    keys = RedisAnswerKeys(lk)
+    local = LocalLimiter(60, 2)
+    limiter = RedisUserLimiter(lk, 60, 2, fallback=local)
+    throttle = SharedThrottle(lk, overall_rate=100, group_rate_per_minute=60)
+    key_before = await keys.put("asked before the crash")
+    server.kill()
+    with caplog.at_level("WARNING", logger="bot.replicas.link"):
+        key_during = await keys.put("asked while Redis is down")
+        assert await keys.get(key_during) == "asked while Redis is down"  # from this replica's memory
+        assert await keys.get(key_before) == "asked before the crash"
+        t0 = time.monotonic()
+        for _ in range(20):
+            assert (await limiter.check(1))[0] in (True, False)
+            await throttle.acquire(5, group=True)
+        assert time.monotonic() - t0 < 5  # no timeouts per call: the link knows Redis is down
+        assert local.calls == 20
+        with pytest.raises(Unavailable):
+            await UpdateStream(lk).add(_message(1, 1, "q"))
+        server.start()
+        deadline = time.monotonic() + 5
+        while not lk.up and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert lk.up
+        assert (await limiter.check(2))[0] and local.calls == 20  # shared again
+    downs = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    ups = [r for r in caplog.records if "reachable again" in r.getMessage()]
+    assert len(downs) == 1 and len(ups) == 1  # logged once each way
+    assert await keys.get(key_before) == "asked before the crash"  # the AOF kept it
+    await lk.close()
+    server.stop()
