@@ -27,7 +27,7 @@ SAMPLE_CORPUS = Path(__file__).resolve().parent / "sample"
 # Telegram's rule for X-Telegram-Bot-Api-Secret-Token.
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Fields whose values must never be echoed in an error message.
-_SECRET_FIELDS = frozenset({"token", "webhook_secret"})
+_SECRET_FIELDS = frozenset({"token", "webhook_secret", "redis_url"})  # a Redis URL may hold a password
 
 
 def default_corpus_dir() -> Path:
@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     )
     webhook_max_connections: int = Field(
         40, ge=1, le=100, description="Connections Telegram may open to the webhook at once (setWebhook)."
+    )
+
+    # -- replicas: set redis_url to run several `python -m bot run` processes as one bot -------------
+    redis_url: str | None = Field(
+        None,
+        description="Redis shared by replicas (redis://host:port/db, rediss:// for TLS): update stream, "
+        "'More' keys, limits, index generations. Unset: everything stays in this process.",
     )
 
     # -- limits ----------------------------------------------------------------------------------
@@ -152,6 +159,25 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("expected the public https URL Telegram should post updates to")
         return v.strip()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        parts = urlsplit(v)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            raise ValueError("expected a Redis URL such as redis://localhost:6379/0")
+        if parts.scheme != "unix":
+            db = parts.path.strip("/")
+            if db and not db.isdigit():
+                raise ValueError("the path of a Redis URL is a database number, as in redis://localhost:6379/0")
+            try:
+                _ = parts.port
+            except ValueError:
+                raise ValueError("the port of the Redis URL is not a number") from None
+        return v
 
     @field_validator("webhook_secret")
     @classmethod

@@ -64,11 +64,11 @@ def _answers(replica: ReplicatedLibrary, question: str) -> str:
 @pytest.fixture
 def corpus(tmp_path) -> Path:
     target = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", target)
+    shutil.copytree(ROOT / "bot" / "sample", target)
     return target
 
 
-async def test_shared_folder_builds_once_and_a_reload_reaches_every_replica_without_pubsub(redis_server, corpus, tmp_path):
+async def test_shared_folder_builds_once_and_a_reload_reaches_all_without_pubsub(redis_server, corpus, tmp_path):
     shared = tmp_path / "index"
     replicas = _replicas(corpus, [shared] * 3)
     links = await _open_all(replicas, redis_server.url, "shared")
@@ -83,7 +83,8 @@ async def test_shared_folder_builds_once_and_a_reload_reaches_every_replica_with
         (corpus / "solar.txt").write_text("Title: Solar farms\n\nSolar panels cover the old airfield.\n")
         summary = await replicas[1].reload()
         assert summary.ok and summary.after_articles == summary.before_articles + 1
-        waited = await _until(lambda: all(_answers(r, "what covers the old airfield") == "Solar farms" for r in replicas), 5)
+        question = "what covers the old airfield"
+        waited = await _until(lambda: all(_answers(r, question) == "Solar farms" for r in replicas), 5)
         assert waited < 5
         assert sum(r.builds for r in replicas) == 2  # one more build for the reload, not three
         assert len({digest_of(r.engine) for r in replicas}) == 1

@@ -88,10 +88,16 @@ async def test_throttle_spaces_requests_of_all_replicas(redis_server):
     window = max(sum(1 for s in stamps if t <= s < t + 0.2) for t in stamps)
     assert window <= 12  # 10 per 0.2 s plus scheduling jitter
 
-    await throttles[0].pause(0.4)  # Telegram's retry_after, seen by one replica, holds all of them
+    await throttles[0].pause(123, 0.4)  # Telegram's retry_after for a chat, seen by one replica, holds all of them
     t1 = time.monotonic()
-    await throttles[2].acquire(None, group=False)
+    await throttles[1].acquire(456, group=False)
+    assert time.monotonic() - t1 < 0.2  # ...for that chat only
+    await throttles[2].acquire(123, group=False)
     assert time.monotonic() - t1 >= 0.35
+    await throttles[1].pause(None, 0.3)  # the whole bot
+    t2 = time.monotonic()
+    await throttles[0].acquire(None, group=False)
+    assert time.monotonic() - t2 >= 0.25
     for lk in links:
         await lk.close()
 
@@ -119,7 +125,8 @@ def test_order_key_follows_the_chat():
 
 
 def _message(update_id: int, chat: int, text: str) -> dict:
-    return {"update_id": update_id, "message": {"message_id": update_id, "date": 0, "chat": {"id": chat, "type": "private"}, "text": text}}
+    chat_ = {"id": chat, "type": "private"}
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 0, "chat": chat_, "text": text}}
 
 
 async def test_stream_dedupes_by_update_id_and_every_update_is_handled_once(redis_server):
@@ -144,7 +151,7 @@ async def test_stream_dedupes_by_update_id_and_every_update_is_handled_once(redi
         await asyncio.sleep(0.05)
     for c in consumers:
         await c.stop()
-    assert sorted(handled) == list(range(1, 61)) + [10**9 + 3]
+    assert sorted(handled) == [*range(1, 61), 10**9 + 3]
     assert sum(c.handled for c in consumers) == 61 and sum(1 for c in consumers if c.handled) >= 2
     assert await lk.client.xlen(stream.key) == 0  # acknowledged entries are deleted
     await lk.close()

@@ -340,7 +340,7 @@ class ReplicatedLibrary:
             async with self._lock():
                 try:
                     await self._adopt(force=True)
-                except Exception as e:  # noqa: BLE001 -- e.g. a disk full: keep serving, retry later
+                except Exception as e:
                     self._failed_follow_at = time.monotonic()
                     log.warning("could not take up the new index generation (%s); serving the old one", e)
                     return
@@ -370,7 +370,9 @@ class ReplicatedLibrary:
     async def _cover(self, request: int) -> None:
         """Record that this folder's index covers reload requests up to `request`."""
         assert self.link is not None
-        script = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end"
+        script = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then " + (
+            "redis.call('SET', KEYS[1], ARGV[1]) end"
+        )
         with contextlib.suppress(Unavailable):
             await self.link.run(lambda r: r.eval(script, 1, self._key("folder", self.fid), request))
 

@@ -39,18 +39,23 @@ return {allowed, warn, tostring(wait)}
 """
 
 # GCRA with reservations: every caller gets the next free slot and is told how long to wait for it.
-# KEYS[1] the bucket's theoretical arrival time (ms), KEYS[2] "paused until" (ms) for the whole bot;
-# ARGV interval (ms per request), burst. Returns the wait in ms, as text.
+# KEYS[1] the bucket's theoretical arrival time (ms), KEYS[2] and KEYS[3] "paused until" (ms): the whole
+# bot's and the chat's (Telegram's retry_after); ARGV interval (ms per request), burst. Returns the wait in
+# ms, as text. An interval of 0 only waits for the pauses.
 _THROTTLE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tau = interval * (burst - 1)
-local start = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0') or 0)
+local paused_all = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local paused_chat = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+local start = math.max(now, paused_all, paused_chat)
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') or 0, start)
 local wait = math.max(0, tat - tau - now, start - now)
-local new = tat + interval
-redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil(new - now + tau) + 1000)
+if interval > 0 then
+  local new = tat + interval
+  redis.call('SET', KEYS[1], tostring(new), 'PX', math.ceil(new - now + tau) + 1000)
+end
 return tostring(wait)
 """
 
@@ -96,28 +101,31 @@ class LocalGCRA:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
         self._tat: dict[str, float] = {}
-        self._paused_until = 0.0
+        self._paused: dict[str, float] = {}
 
-    def reserve(self, key: str, interval: float, burst: int) -> float:
+    def reserve(self, key: str, interval: float, burst: int, pauses: tuple[str, ...] = ()) -> float:
         now = self.clock()
-        start = max(now, self._paused_until)
+        start = max([now, *(self._paused.get(p, 0.0) for p in pauses)])
         tat = max(self._tat.get(key, 0.0), start)
         wait = max(0.0, tat - interval * (burst - 1) - now, start - now)
-        self._tat[key] = tat + interval
-        if len(self._tat) > 10_000:  # forget buckets that are long idle
+        if interval > 0:
+            self._tat[key] = tat + interval
+        if len(self._tat) > 10_000 or len(self._paused) > 10_000:  # forget what is long idle
             self._tat = {k: v for k, v in self._tat.items() if v > now}
+            self._paused = {k: v for k, v in self._paused.items() if v > now}
         return wait
 
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
+    def pause(self, key: str, seconds: float) -> None:
+        self._paused[key] = max(self._paused.get(key, 0.0), self.clock() + seconds)
 
 
 class SharedThrottle:
     """The outgoing budget of the whole bot: `overall_rate` requests/s, `group_rate` messages/min per group.
 
-    `await acquire(chat_id, group)` returns when this request may go; `await pause(seconds)` holds every
-    replica off (Telegram's retry_after). Bursts are kept small (a tenth of a second's worth overall) so
-    that the replicas together stay near the rate in any one-second window.
+    `await acquire(chat_id, group)` returns when this request may go (requests without a chat only wait
+    for a pause of the whole bot); `await pause(chat_id, seconds)` holds every replica off that chat
+    (None: the whole bot), as Telegram's retry_after asks. Bursts are kept small (a tenth of a second's
+    worth overall) so that the replicas together stay near the rate in any one-second window.
     """
 
     def __init__(
@@ -141,28 +149,35 @@ class SharedThrottle:
         self._pause = link.client.register_script(_PAUSE_SCRIPT)
 
     async def acquire(self, chat_id: int | str | None, group: bool) -> None:
-        if group and chat_id is not None:
-            await asyncio.sleep(await self._reserve(f"group:{chat_id}", self.group_interval, self.group_burst))
-        await asyncio.sleep(await self._reserve("all", self.overall_interval, self.overall_burst))
+        chat = "-" if chat_id is None else str(chat_id)
+        if chat_id is None:
+            await asyncio.sleep(await self._reserve("none", 0.0, 1, chat))
+            return
+        if group:
+            await asyncio.sleep(await self._reserve(f"group:{chat}", self.group_interval, self.group_burst, chat))
+        await asyncio.sleep(await self._reserve("all", self.overall_interval, self.overall_burst, chat))
 
-    async def pause(self, seconds: float) -> None:
-        self.local.pause(seconds)
+    async def pause(self, chat_id: int | str | None, seconds: float) -> None:
+        key = "all" if chat_id is None else f"chat:{chat_id}"
+        self.local.pause(key, seconds)
         try:
-            await self.link.run(lambda r: self._pause(keys=[self.link.key("rate", "paused")], args=[int(seconds * 1000)]))
+            await self.link.run(lambda r: self._pause(keys=[self.link.key("paused", key)], args=[int(seconds * 1000)]))
         except Unavailable:
             pass
 
-    async def _reserve(self, bucket: str, interval_ms: float, burst: int) -> float:
+    async def _reserve(self, bucket: str, interval_ms: float, burst: int, chat: str) -> float:
+        pauses = ("all", f"chat:{chat}")
         try:
             wait_ms = await self.link.run(
                 lambda r: self._script(
-                    keys=[self.link.key("rate", bucket), self.link.key("rate", "paused")], args=[repr(interval_ms), burst]
+                    keys=[self.link.key("rate", bucket), *(self.link.key("paused", p) for p in pauses)],
+                    args=[repr(interval_ms), burst],
                 )
             )
             return float(wait_ms) / 1000.0
         except Unavailable:
             share = self.replicas.last_seen if self.replicas is not None else 1
-            return self.local.reserve(bucket, interval_ms / 1000.0 * max(1, share), burst)
+            return self.local.reserve(bucket, interval_ms / 1000.0 * max(1, share), burst, pauses)
 
 
 class ReplicaCount(Protocol):

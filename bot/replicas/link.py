@@ -122,7 +122,7 @@ class RedisLink:
                 continue
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # noqa: BLE001 -- e.g. a Redis refusing our password: keep probing
+            except Exception as e:
                 log.debug("Redis probe: %s", e)
                 continue
             self._mark_up()

@@ -215,7 +215,10 @@ class StreamConsumer:
     async def _touch(self, ids: list[bytes]) -> None:
         """Reset the idle time of entries still being handled here, so nobody claims them."""
         if ids:
-            await self.link.run(lambda r: r.xclaim(self.stream.key, self.stream.GROUP, self.name, 0, list[Any](ids), justid=True))
+            entries: list[Any] = list(ids)
+            await self.link.run(
+                lambda r: r.xclaim(self.stream.key, self.stream.GROUP, self.name, 0, entries, justid=True)
+            )
 
     async def _claim(self) -> None:
         free = self.max_inflight - len(self._inflight)
@@ -278,7 +281,7 @@ class StreamConsumer:
                 await self._wait_turn(okey, seq)
             try:
                 await self.handle(update)
-            except Exception as e:  # noqa: BLE001 -- the handler logs its own failures; one must not stop the rest
+            except Exception as e:
                 log.error("update %s failed in the handler: %s", update.get("update_id"), type(e).__name__)
         self.handled += 1
         try:
@@ -298,7 +301,9 @@ class StreamConsumer:
                 return
             await asyncio.sleep(delay)
             delay = min(0.1, delay * 2)
-        log.warning("handling an update of %s out of order: its predecessor is not done after %.0f s", okey, self.order_wait)
+        log.warning(
+            "handling an update of %s out of order: its predecessor is not done after %.0f s", okey, self.order_wait
+        )
 
     async def _flush_unacked(self) -> None:
         while self._unacked:

@@ -6,12 +6,15 @@ core's; this module only opens it from Settings and renders its ReloadSummary fo
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.render import html_reload_summary
 from bot.search import Engine
 from bot.service import Library, ReloadSummary
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.replicas.generations import ReplicatedLibrary
 
 
 class CorpusLibrary(Protocol):
@@ -23,8 +26,15 @@ class CorpusLibrary(Protocol):
     async def reload(self) -> ReloadSummary: ...
 
 
-def open_library(settings: Settings) -> Library:
-    """The corpus as a Library, its first engine ready (a fresh persisted index, else a build)."""
+def open_library(settings: Settings) -> Library | ReplicatedLibrary:
+    """The corpus as a Library, its first engine ready (a fresh persisted index, else a build).
+
+    With BOT_REDIS_URL it is opened as one replica of several (one build per index folder).
+    """
+    if settings.redis_url:
+        from bot.telegram.shared_redis import open_replicated_library
+
+        return open_replicated_library(settings)
     library = Library(
         settings.corpus_dir,
         settings.search_settings(),

@@ -217,5 +217,9 @@ def local_backends(settings: Settings) -> Backends:
 
 
 def choose_backends(settings: Settings) -> Backends:
-    """The backends these settings ask for (shared stores for replicas plug in here)."""
+    """The backends these settings ask for: Redis shared by replicas with BOT_REDIS_URL, else memory."""
+    if settings.redis_url:
+        from bot.telegram.shared_redis import redis_backends
+
+        return redis_backends(settings)
     return local_backends(settings)
