@@ -44,9 +44,10 @@ def safe_url(url: str) -> str:
 
 
 def make_client(url: str, timeout: float) -> aioredis.Redis:
-    """An asyncio client that fails fast (no retries: the link decides what a failure means)."""
+    """An asyncio client that fails fast: one immediate retry (a pooled connection gone stale when
+    Redis restarted reconnects), then the link decides what the failure means."""
     return aioredis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0), decode_responses=False
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 1), decode_responses=False
     )
 
 
