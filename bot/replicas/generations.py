@@ -247,19 +247,19 @@ class ReplicatedLibrary:
 
     def _generation(self) -> str | None:
         """The name of the generation CURRENT names in this folder (a new one means somebody built)."""
-        from bot import store
+        from bot import generations as folder
 
         try:
-            return store.current_generation(self.index_dir).name
-        except store.StoreError:
+            return folder.current_generation(self.index_dir).name
+        except folder.StoreError:
             return None
 
     def _folder_digest(self) -> str | None:
-        from bot import store
+        from bot import generations as folder
 
         try:
-            return (store.read_manifest(self.index_dir).get("corpus") or {}).get("digest")
-        except store.StoreError:
+            return (folder.read_manifest(self.index_dir).get("corpus") or {}).get("digest")
+        except folder.StoreError:
             return None
 
     # -- following the others ---------------------------------------------------------------------------
