@@ -4,8 +4,9 @@ Lucene-style: a tokenizer followed by small filters, each one a plain function:
 
     normalize (NFKC, BOM/zero-width removal) -> lowercase (language-aware: Turkish dotted I)
     -> tokenize (letters, digits and combining marks stay inside a word)
-    -> split runs of scripts written without spaces (Han, kana, Thai, ...) into character bigrams
-    -> drop stop words -> Snowball stem (PyStemmer)
+    -> split runs of scripts written without spaces into words: Thai, Lao, Khmer and Myanmar by ICU's
+       dictionary (`bot.segment`), Han and kana into character bigrams (as Lucene's CJKBigramFilter)
+    -> drop stop words (function words, `bot.stopwords`) -> Snowball stem (PyStemmer)
 
 Every token carries its character span in the *original* text, so hits can highlight the words
 that matched. `Analyzer.terms()` is the fast path used for indexing; `Analyzer.tokens()` keeps spans.
@@ -17,15 +18,16 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import Stemmer
 
+from bot.segment import SEGMENTED_RANGES, is_segmented, word_spans
 from bot.stopwords import stop_words_for
 
 # --- the tokenizer's character classes -------------------------------------------------------
 
-# Scripts written without spaces between words: a run of them becomes overlapping bigrams.
+# Scripts written without spaces between words: a run of them is split into words (`_nospace_terms`).
 _NOSPACE_RANGES = [
     (0x0E00, 0x0E7F),  # Thai
     (0x0E80, 0x0EFF),  # Lao
@@ -84,6 +86,8 @@ def _token_re() -> re.Pattern:
 _NOSPACE = _class(_NOSPACE_RANGES)
 TOKEN_RE = _token_re()
 _NOSPACE_RE = re.compile(rf"[{_NOSPACE}]")
+_SEGMENTED = _class(SEGMENTED_RANGES)
+_SEGMENTED_RE = re.compile(rf"[{_SEGMENTED}]+|[^{_SEGMENTED}]+")  # a run cut where segmented scripts start/end
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"), None)
 
 # ASCII bytes: letters and digits kept (upper case folded), everything else a separator.
@@ -102,8 +106,15 @@ MAX_TERM_CHARS = 64  # longer "words" are junk (base64, URLs); Lucene caps at 25
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width forms, ligatures, composed accents) without invisible characters."""
-    return unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+    """NFKC (full-width forms, ligatures, composed accents) without invisible characters.
+
+    NFKC splits Thai and Lao SARA AM (ำ, ຳ) into NIKHAHIT + SARA AA; they are put back together, as
+    dictionaries and users write them (otherwise every word with it, such as น้ำ "water", breaks apart).
+    """
+    text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+    if "\u0e4d\u0e32" in text or "\u0ecd\u0eb2" in text:
+        text = text.replace("\u0e4d\u0e32", "\u0e33").replace("\u0ecd\u0eb2", "\u0eb3")
+    return text
 
 
 def lowercase(text: str, lang: str | None = None) -> str:
@@ -138,7 +149,7 @@ SNOWBALL = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stemmer(lang: str | None):
     name = SNOWBALL.get(lang or "")
     if not name:
@@ -176,6 +187,7 @@ class Analyzer:
         self.stemmer = _stemmer(lang) if settings.stemming else None
         # word -> term (None for a dropped word); bounded so a huge corpus cannot grow it forever
         self._cache: dict[str, str | None] = {}
+        self._runs: dict[str, list[tuple[int, int, str]]] = {}  # segmented run -> its terms
         # The ASCII shortcut folds case as str.lower does: not for Turkish and Azeri (I -> ı).
         self._ascii_shortcut = lowercase("I", lang) == "i"
 
@@ -194,6 +206,26 @@ class Analyzer:
         if len(self._cache) < 2_000_000:
             self._cache[word] = term
         return term
+
+    def _nospace_terms(self, run: str) -> list[tuple[int, int, str]]:
+        """(start, end, term) of a run of scripts without spaces: dictionary words less stop words for
+        Thai, Lao, Khmer and Myanmar; character bigrams for Han and kana."""
+        found = self._runs.get(run)
+        if found is not None:
+            return found
+        found = []
+        for m in _SEGMENTED_RE.finditer(run):
+            part, at = m.group(), m.start()
+            if is_segmented(part[0]):
+                for a, b in word_spans(part):
+                    word = part[a:b]
+                    if word not in self.stop and len(word) <= MAX_TERM_CHARS:
+                        found.append((at + a, at + b, word))
+            else:
+                found.extend((at + i, at + i + len(bg), bg) for i, bg in enumerate(bigrams(part)))
+        if len(self._runs) < 200_000:
+            self._runs[run] = found
+        return found
 
     def words(self, text: str) -> tuple[list[str], bool]:
         """The folded words of a text, and whether any of them is in a script without spaces.
@@ -217,7 +249,7 @@ class Analyzer:
         get, miss = self._cache.get, _MISSING
         for word in words:
             if nospace and _NOSPACE_RE.match(word):
-                out.extend(bigrams(word))
+                out.extend(t for _, _, t in self._nospace_terms(word))
                 continue
             term = get(word, miss)
             if term is miss:
@@ -246,11 +278,11 @@ class Analyzer:
             word = m.group()
             s = offset if word_end is not None else offset + m.start()
             if _NOSPACE_RE.match(word):
-                for i, bg in enumerate(bigrams(word)):
+                for a, b, t in self._nospace_terms(word):
                     if word_end is None:
-                        out.append(Token(bg, s + i, s + i + len(bg)))
+                        out.append(Token(t, s + a, s + b))
                     else:
-                        out.append(Token(bg, s, word_end))
+                        out.append(Token(t, s, word_end))
                 continue
             term = self._cache[word] if word in self._cache else self._term(word)
             if term is not None:

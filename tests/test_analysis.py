@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.analysis import Analyzer, AnalysisSettings, bigrams, lowercase, normalize
+from bot.analysis import AnalysisSettings, Analyzer, bigrams, lowercase, normalize
 
 
 def test_english_stop_words_and_stemming():
@@ -32,12 +32,46 @@ def test_bom_zero_width_and_nfkc():
     assert Analyzer(None).terms("\ufeffword") == ["word"]
 
 
-def test_chinese_and_thai_become_bigrams():
+def test_chinese_becomes_bigrams():
     assert bigrams("北京大学") == ["北京", "京大", "大学"]
     assert bigrams("京") == ["京"]
     assert Analyzer("zh").terms("北京大学在哪里") == ["北京", "京大", "大学", "学在", "在哪", "哪里"]
-    th = Analyzer("th").terms("ภาษาไทย")
-    assert th[0] == "ภา" and len(th) == 6
+
+
+@pytest.mark.parametrize(
+    "lang,run,words",
+    [
+        ("th", "ภาษาไทยไม่มีช่องว่าง", ["ภาษา", "ไทย", "ไม่มี", "ช่อง", "ว่าง"]),
+        ("lo", "ທ່ານສະບາຍດີບໍ່", ["ທ່ານ", "ສະບາຍດີ", "ບໍ່"]),
+        ("km", "ខ្ញុំស្រឡាញ់ប្រទេសកម្ពុជា", ["ខ្ញុំ", "ស្រឡាញ់", "ប្រទេស", "កម្ពុជា"]),
+    ],
+)
+def test_thai_lao_khmer_are_split_into_dictionary_words(lang, run, words):
+    assert Analyzer(lang, AnalysisSettings(stop_words=False)).terms(run) == words
+
+
+def test_myanmar_is_segmented_not_bigrammed():
+    terms = Analyzer("my").terms("မြန်မာနိုင်ငံ")
+    assert terms and all(len(t) > 2 for t in terms)
+
+
+def test_thai_stop_words_are_dropped_and_question_meets_passage():
+    an = Analyzer("th")
+    assert an.terms("ภาษาไทยและภาษาลาว") == ["ภาษา", "ไทย", "ภาษา", "ลาว"]  # และ (and) is a function word
+    question = an.terms("แม่น้ำโขงไหลผ่านประเทศอะไร")  # which countries does the Mekong flow through
+    passage = an.terms("แม่น้ำโขงไหลผ่านประเทศจีน พม่า ลาว ไทย กัมพูชา และเวียดนาม")
+    assert {"แม่น้ำ", "โขง", "ไหล", "ผ่าน", "ประเทศ"} <= set(question) & set(passage)
+
+
+def test_a_run_mixing_thai_and_han_is_cut_where_the_script_changes():
+    assert Analyzer(None).terms("ไทย中国") == ["ไทย", "中国"]
+    assert Analyzer(None).terms("中国人ไทย") == ["中国", "国人", "ไทย"]
+
+
+def test_thai_tokens_carry_their_spans():
+    text = "ภาษาไทย คือ ภาษา"
+    toks = Analyzer("th").tokens(text)
+    assert [(t.term, text[t.start : t.end]) for t in toks] == [("ภาษา", "ภาษา"), ("ไทย", "ไทย"), ("ภาษา", "ภาษา")]
 
 
 def test_mixed_scripts_split_at_script_changes():
@@ -121,7 +155,7 @@ def test_shortcut_separators_separate_words_in_the_full_chain_too():
 def test_index_builder_add_text_equals_add_terms():
     from bot.index import IndexBuilder
 
-    for lang in ["en", "tr", "zh", "hi", None]:
+    for lang in ["en", "tr", "zh", "th", "hi", None]:
         an = Analyzer(lang)
         fast, slow = IndexBuilder(), IndexBuilder()
         for text in TRICKY * 2:  # the second round hits remembered words
