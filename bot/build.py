@@ -30,6 +30,7 @@ import numpy as np
 from bot.analysis import AnalysisSettings, Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped, iter_corpus
 from bot.columns import PassageTable, PassageTableBuilder
+from bot.grams import GramSketch
 from bot.index import Index, IndexBuilder
 from bot.language import detect_article
 from bot.passages import Passage, split_article
@@ -165,6 +166,7 @@ class _Pipeline:
         self.progress = progress
         self.analysis = _Analysis(settings.analysis, workers)
         self._remaps: dict[Any, array.array] = {}  # per analysis shard: its term ids -> self.index's
+        self.grams = GramSketch()  # 4-gram statistics of a sample of the passages (bot.grams)
 
     def run(self, items: Iterable[Article | Skipped]) -> Built:
         t0 = time.perf_counter()
@@ -195,7 +197,9 @@ class _Pipeline:
         index = self.index.build()
         t2 = time.perf_counter()
         log.info("articles read, stored and analysed in %.2f s; postings built in %.2f s", t1 - t0, t2 - t1)
-        return Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, t2 - t0)
+        built = Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, t2 - t0)
+        built.extras.update(self.grams.arrays())
+        return built
 
     def _complete(self, batch: _Batch, handle: Any) -> None:
         """Store a batch whose analysis is done: records (with the languages found), passages, term ids."""
@@ -205,7 +209,12 @@ class _Pipeline:
             self.writer.add(a, ps)
             if lang:
                 self.langs[lang] += 1
-        for ps in batch.passages:
+        for a, lang, ps in zip(batch.articles, langs, batch.passages):
+            pid = len(self.table)
+            if any(self.grams.wants(pid + i) for i in range(len(ps))):
+                text, analyzer = a.text, analyzer_for(lang, self.settings.analysis)
+                for i, p in enumerate(ps):
+                    self.grams.add(pid + i, analyzer, text[p.start : p.end])
             self.table.extend(ps)
         remap = self._remaps.setdefault(shard, array.array("i"))
         vocab = self.index.vocab

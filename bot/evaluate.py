@@ -82,7 +82,7 @@ class Report:
         if not self.halves:
             return own
         parts = [f"== {h.name} ==\n{h.table()}" for h in self.halves]
-        return "\n\n".join(parts + [f"== {self.name} ==\n{own}"])
+        return "\n\n".join([*parts, f"== {self.name} ==\n{own}"])
 
 
 def squad_file(path: Path) -> list[tuple[Article, Questions]]:
@@ -93,7 +93,10 @@ def squad_file(path: Path) -> list[tuple[Article, Questions]]:
     if len(articles) != len(entries):
         raise ValueError(f"{path}: {len(entries)} SQuAD entries but {len(articles)} articles loaded")
     return [
-        (article, [(qa["question"], [a["text"] for a in qa.get("answers", [])]) for p in e["paragraphs"] for qa in p["qas"]])
+        (
+            article,
+            [(qa["question"], [a["text"] for a in qa.get("answers", [])]) for p in e["paragraphs"] for qa in p["qas"]],
+        )
         for article, e in zip(articles, entries)
     ]
 
@@ -162,7 +165,9 @@ def evaluate(
     for path in paths:
         pairs = squad_file(Path(path))
         articles = [a for a, _ in pairs]
-        whole.files.append(evaluate_articles(Path(path).name, articles, [q for _, qs in pairs for q in qs], ks, settings))
+        whole.files.append(
+            evaluate_articles(Path(path).name, articles, [q for _, qs in pairs for q in qs], ks, settings)
+        )
         if not halves:
             continue
         for i, (label, rng) in enumerate(halves_of(len(pairs))):
@@ -171,7 +176,11 @@ def evaluate(
             picked = [pairs[j] for j in rng]
             parts[i].files.append(
                 evaluate_articles(
-                    f"{Path(path).name}[{label}]", [a for a, _ in picked], [q for _, qs in picked for q in qs], ks, settings
+                    f"{Path(path).name}[{label}]",
+                    [a for a, _ in picked],
+                    [q for _, qs in picked for q in qs],
+                    ks,
+                    settings,
                 )
             )
     whole.halves = parts

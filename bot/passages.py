@@ -1,8 +1,11 @@
-"""Articles -> passages: chat-sized pieces that never cut a sentence.
+"""Articles -> passages: the units the index scores, each a paragraph (or a few short ones).
 
-Paragraphs are the natural unit of a news article. A paragraph longer than `max_chars` is split at
-sentence boundaries into pieces near `target_chars`; consecutive short ones merge while the passage
-is under half the target. Each passage knows its article, its position and its span in the text.
+Paragraphs are the natural unit of a news article, and splitting one separates a question's words from
+the answer (docs/quality.md): a paragraph is scored whole, and what a user reads is a window of it around
+the best sentences (`bot.window`). Only a paragraph over `SPLIT_FACTOR` times the target (a text file
+without blank lines, say) is split at sentence boundaries, into pieces near twice the target.
+Consecutive short paragraphs merge while the passage is under half the target. Each passage knows its
+article, its position and its span in the text.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from bot.articles import Article
 from bot.sentences import sentence_spans  # also importable from here, its old home
 
 DEFAULT_TARGET_CHARS = 800
+SPLIT_FACTOR = 6  # paragraphs longer than this many targets are split
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +60,9 @@ def _pieces(
 def split_article(article: Article, article_no: int, target_chars: int = DEFAULT_TARGET_CHARS) -> list[Passage]:
     text = article.text
     max_chars = target_chars * 2
+    split_above = target_chars * SPLIT_FACTOR
     pieces = [
-        p for s, e in paragraph_spans(article) for p in _pieces(text, s, e, target_chars, max_chars, article.lang)
+        p for s, e in paragraph_spans(article) for p in _pieces(text, s, e, max_chars, split_above, article.lang)
     ]
     merged: list[tuple[int, int]] = []
     for s, e in pieces:

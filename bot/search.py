@@ -18,14 +18,22 @@ import numpy as np
 from bot import store
 from bot.analysis import Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped
+from bot.grams import GramScorer, GramSketch, gram_text
 from bot.index import Index
 from bot.language import detect
 from bot.passages import Passage
 from bot.records import date_ordinal
 from bot.search_settings import DEFAULT_SCORING, SearchSettings  # noqa: F401 (their home until callers move)
 from bot.sentences import sentence_spans
+from bot.window import best_sentence, best_window
 
 log = logging.getLogger(__name__)
+
+# The word field's best RERANK_DEPTH passages are re-ranked by their word score plus GRAM_WEIGHT times their
+# character 4-gram score (each divided by its largest value among them): docs/quality.md.
+RERANK_DEPTH = 10
+GRAM_WEIGHT = 1.0
+WINDOW_FACTOR = 2  # a hit shows at most this many times the target passage size (`bot.window`)
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,25 @@ class Hit:
     score: float
     passage: Passage
     article: Article
-    text: str  # the passage text
+    text: str  # what the user reads: the passage, or a window of whole sentences of it (`bot.window`)
     sentence: tuple[int, int]  # span of the best-matching sentence within `text`
     highlights: list[tuple[int, int]]  # spans of matched words within `text`
+    start: int = 0  # span of `text` in Article.text (within the passage's span)
+    end: int = 0
 
     @property
     def sentence_text(self) -> str:
         return self.text[self.sentence[0] : self.sentence[1]]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The passages that answer a question best, before they become hits."""
+
+    terms: list[str]  # the analyzed question
+    hits: list[tuple[int, float]]  # (passage id, score), best first, from the requested offset
+    more: bool  # further passages match beyond these
+    texts: dict[int, str] = field(default_factory=dict)  # passage texts read on the way
 
 
 @dataclass(frozen=True)
@@ -160,44 +180,80 @@ class Engine:
             lang = detect(question, among=self.languages) or lang
         return analyzer_for(lang, self.settings.analysis)
 
-    def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
-        """The best `k` passages (after `offset`) sharing at least one term with the question."""
+    @cached_property
+    def gram_scorer(self) -> GramScorer:
+        """The 4-gram scorer, from the statistics saved with the index (or, for an index saved without
+        them, from a sample of the passages now)."""
+        if "gram_df" not in self.extras:
+            sketch = GramSketch()
+            n = len(self.passages)
+            step = max(1, n // (2 * sketch.sample))
+            for pid in range(0, n, step):
+                p = self.passages[pid]
+                analyzer = analyzer_for(self.articles[p.article].lang, self.settings.analysis)
+                sketch.add(pid, analyzer, self.passage_text(pid))
+            self.extras.update(sketch.arrays())
+        return GramScorer(self.extras["gram_df"], self.extras["gram_stats"])
+
+    def rank(self, question: str, k: int = 3, offset: int = 0) -> Ranking:
+        """The best `k` passages (after `offset`) sharing at least one term with the question.
+
+        The word field (BM25) ranks every passage; its best RERANK_DEPTH are then ordered by word score
+        plus character 4-gram score (`bot.grams`), each divided by its largest value among them. Passages
+        past the re-ranked head keep their word order (their scores divided the same way), so paging
+        continues where the previous page ended.
+        """
         analyzer = self.query_analyzer(question)
         terms = analyzer.terms(question)
-        ranked = self.index.top(terms, k + 1, offset)
+        ranked = self.index.top(terms, max(k + offset + 1, RERANK_DEPTH))
+        texts: dict[int, str] = {}
+        if ranked:
+            head = ranked[:RERANK_DEPTH]
+            for pid, _ in head:
+                texts[pid] = self.passage_text(pid)
+            word = np.array([s for _, s in head])
+            top = float(word.max()) or 1.0
+            fused = word / top
+            cands = [gram_text(self._analyzer_of(pid), texts[pid]) for pid, _ in head]
+            grams = self.gram_scorer.scores(gram_text(analyzer, question), cands)
+            if grams.max() > 0:
+                fused = fused + GRAM_WEIGHT * grams / grams.max()
+            order = np.lexsort((np.arange(len(head)), -fused))  # ties keep the word order
+            ranked = [(head[i][0], float(fused[i])) for i in order] + [(p, s / top) for p, s in ranked[RERANK_DEPTH:]]
+        return Ranking(terms, ranked[offset : offset + k], len(ranked) > offset + k, texts)
+
+    def _analyzer_of(self, pid: int) -> Analyzer:
+        return analyzer_for(self.articles[self.passages[pid].article].lang, self.settings.analysis)
+
+    def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
+        """The best `k` passages (after `offset`), each as the window of it a user reads."""
+        ranking = self.rank(question, k, offset)
+        wanted = set(ranking.terms)
+        idf = {t: self.index.idf_of(t) for t in wanted}
+        budget = WINDOW_FACTOR * self.settings.passage_chars
         hits = []
-        wanted = set(terms)
-        for rank, (pid, score) in enumerate(ranked[:k], start=offset + 1):
+        for rank, (pid, score) in enumerate(ranking.hits, start=offset + 1):
             p = self.passages[pid]
             a = self.articles[p.article]
-            text = self.passage_text(pid)
-            p_analyzer = analyzer_for(a.lang, self.settings.analysis)
-            matched = [t for t in p_analyzer.tokens(text) if t.term in wanted]
+            text = ranking.texts.get(pid) or self.passage_text(pid)
+            matched = [t for t in self._analyzer_of(pid).tokens(text) if t.term in wanted]
+            sentences = sentence_spans(text, lang=a.lang)
+            lo, hi = best_window(text, sentences, matched, idf, budget)
+            sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)
             hits.append(
                 Hit(
                     rank=rank,
                     score=score,
                     passage=p,
                     article=a,
-                    text=text,
-                    sentence=self._best_sentence(text, matched, a.lang),
-                    highlights=_merge_spans([(t.start, t.end) for t in matched]),
+                    text=text[lo:hi],
+                    sentence=(sentence[0] - lo, sentence[1] - lo),
+                    highlights=_merge_spans([(t.start - lo, t.end - lo) for t in matched if lo <= t.start < t.end <= hi]),
+                    start=p.start + lo,
+                    end=p.start + hi,
                 )
             )
-        return Answer(question, hits, offset, more=len(ranked) > k, terms=terms)
-
-    def _best_sentence(self, text: str, matched, lang: str | None = None) -> tuple[int, int]:
-        """The sentence holding the rarest query terms (sum of idf of distinct matched terms)."""
-        spans = sentence_spans(text, lang=lang)
-        if not spans:
-            return (0, len(text))
-        best, best_score = spans[0], -1.0
-        for s, e in spans:
-            found = {t.term for t in matched if s <= t.start < e}
-            score = sum(self.index.idf_of(t) for t in found)
-            if score > best_score:
-                best, best_score = (s, e), score
-        return best
+        return Answer(question, hits, offset, more=ranking.more, terms=ranking.terms)
 
     # -- facts ----------------------------------------------------------------------------------------
 

@@ -10,11 +10,36 @@ from bot.evaluate import evaluate, halves_of
 ROOT = Path(__file__).resolve().parent.parent
 
 TOPICS = [
-    ("Volcanoes", "Mount Etna erupted in 1669 and destroyed the town of Catania.", "When did Mount Etna erupt?", "1669"),
-    ("Rivers", "The Danube flows through ten countries before reaching the Black Sea.", "Where does the Danube end?", "Black Sea"),
-    ("Birds", "Arctic terns migrate from pole to pole every year, the longest migration known.", "Which bird migrates from pole to pole?", "Arctic terns"),
-    ("Bridges", "The Golden Gate Bridge opened in 1937 across the strait into San Francisco Bay.", "When did the Golden Gate Bridge open?", "1937"),
-    ("Tea", "Green tea is made from leaves that were not oxidized, unlike black tea.", "Which tea is made from leaves that were not oxidized?", "Green tea"),
+    (
+        "Volcanoes",
+        "Mount Etna erupted in 1669 and destroyed the town of Catania.",
+        "When did Mount Etna erupt?",
+        "1669",
+    ),
+    (
+        "Rivers",
+        "The Danube flows through ten countries before reaching the Black Sea.",
+        "Where does the Danube end?",
+        "Black Sea",
+    ),
+    (
+        "Birds",
+        "Arctic terns migrate from pole to pole every year, the longest migration known.",
+        "Which bird migrates from pole to pole?",
+        "Arctic terns",
+    ),
+    (
+        "Bridges",
+        "The Golden Gate Bridge opened in 1937 across the strait into San Francisco Bay.",
+        "When did the Golden Gate Bridge open?",
+        "1937",
+    ),
+    (
+        "Tea",
+        "Green tea is made from leaves that were not oxidized, unlike black tea.",
+        "Which tea is made from leaves that were not oxidized?",
+        "Green tea",
+    ),
 ]
 
 
@@ -24,7 +49,14 @@ def squad(path: Path, topics=TOPICS) -> Path:
         "data": [
             {
                 "title": title,
-                "paragraphs": [{"context": context, "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": context.find(a)}]}]}],
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": context.find(a)}]}
+                        ],
+                    }
+                ],
             }
             for i, (title, context, q, a) in enumerate(topics)
         ],
@@ -51,7 +83,11 @@ def test_eval_halves_from_the_command_line(tmp_path):
     path = squad(tmp_path / "s.json")
     out = subprocess.run(
         [sys.executable, "-m", "bot", "eval", str(path), "--k", "1,3", "--halves", "--json"],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
@@ -60,7 +96,12 @@ def test_eval_halves_from_the_command_line(tmp_path):
     assert report["halves"][0]["files"][0]["file"] == "s.json[articles 0-1]"
     assert report["halves"][1]["macro"]["questions"] == 3
     table = subprocess.run(
-        [sys.executable, "-m", "bot", "eval", str(path), "--k", "1", "--halves"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bot", "eval", str(path), "--k", "1", "--halves"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
     assert "== half A ==" in table and "== half B ==" in table and "== whole ==" in table
 

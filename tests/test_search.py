@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from bot.articles import load_corpus
-from bot.search import Engine
+from bot.articles import Article, load_corpus
+from bot.search import RERANK_DEPTH, WINDOW_FACTOR, Engine
 from bot.settings import SAMPLE_CORPUS
 
 CORPUS = SAMPLE_CORPUS
@@ -24,7 +24,8 @@ def test_ambassador_question_names_syamashka_with_attribution(engine):
     assert top.article.title == "Russia’s failure? Integration road maps still not signed"
     assert (top.article.author, top.article.source) == ("Vitaut Siuchyk", "Belsat TV")
     assert 1 <= top.passage.index + 1 <= top.passage.count
-    assert top.text == top.article.text[top.passage.start : top.passage.end]
+    assert top.text == top.article.text[top.start : top.end]
+    assert top.passage.start <= top.start < top.end <= top.passage.end
     words = {top.text[s:e].lower() for s, e in top.highlights}
     assert {"belarusian", "ambassador", "russia"} <= words
 
@@ -71,3 +72,51 @@ def test_multilingual_corpus_routes_questions_by_language(tmp_path):
         ("白俄罗斯大使是谁？", "zh"),
     ]:
         assert engine.ask(question).hits[0].article.id == expected, question
+
+
+def one_paragraph_articles(lang, paragraphs):
+    return [Article(id=f"a{i}", title=f"T{i}", paragraphs=[p], lang=lang) for i, p in enumerate(paragraphs)]
+
+
+def test_four_grams_lift_the_passage_that_words_alone_miss():
+    # the question's compound "Gewaltenteilung" is not a word of the right passage; only "Staat" is shared
+    engine = Engine.build(
+        one_paragraph_articles(
+            "de",
+            [
+                "Der Staat erhebt Steuern, und der Staat baut Straßen im ganzen Land.",
+                "Die Teilung der Gewalten in Legislative, Exekutive und Judikative schützt den Staat.",
+                "Das Wetter im Norden bleibt morgen regnerisch und kühl.",
+            ],
+        )
+    )
+    words_only = engine.index.top(engine.query_analyzer("x").terms("Was bedeutet Gewaltenteilung im Staat?"), 2)
+    assert words_only[0][0] == 0  # the word field alone prefers the passage that says "Staat" twice
+    hits = engine.ask("Was bedeutet Gewaltenteilung im Staat?").hits
+    assert "Teilung der Gewalten" in hits[0].text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_paging_continues_past_the_reranked_head():
+    topics = ["river", "bridge", "river bridge", "bridge toll", "river boat", "old bridge over the river"]
+    paragraphs = [f"Story {i}: the {topics[i % len(topics)]} of town {i} was in the news {'again ' * (i % 4)}."
+                  for i in range(3 * RERANK_DEPTH)]
+    engine = Engine.build(one_paragraph_articles("en", paragraphs))
+    whole = engine.ask("river bridge news", k=2 * RERANK_DEPTH)
+    pages = [engine.ask("river bridge news", k=4, offset=o) for o in range(0, 2 * RERANK_DEPTH, 4)]
+    assert [h.passage for p in pages for h in p.hits] == [h.passage for h in whole.hits]
+    assert [h.rank for p in pages for h in p.hits] == list(range(1, 2 * RERANK_DEPTH + 1))
+    assert all(p.more for p in pages)
+
+
+def test_a_long_paragraph_is_scored_whole_and_shown_as_a_window():
+    filler = "The weather in the valley was mild for the season and nothing else happened. "
+    answer = "The observatory on Mount Kazbek was founded by Irakli Abashidze in 1932."
+    paragraph = filler * 20 + answer + " " + filler * 20  # ~3,300 characters: one passage
+    engine = Engine.build(one_paragraph_articles("en", [paragraph, "Mount Kazbek is a mountain.", filler]))
+    assert len(engine.passages) == 3
+    top = engine.ask("Who founded the observatory on Mount Kazbek?").hits[0]
+    assert answer in top.text and top.sentence_text == answer
+    assert len(top.text) <= WINDOW_FACTOR * engine.settings.passage_chars
+    assert top.text == top.article.text[top.start : top.end]
+    assert {top.text[s:e].lower() for s, e in top.highlights} >= {"observatory", "mount", "kazbek", "founded"}

@@ -1,0 +1,149 @@
+"""Character 4-grams: a second, sub-word view of the text that catches what whole words miss.
+
+A question and the passage that answers it often share a word's stem but not its form ("Teilung" /
+"Gewaltenteilung", inflections the stemmer does not know, transliterated names). The 4-grams of each
+word, padded with a space at each end (" teil", "teil", "eilu", ... "ung "), match those.
+
+The words are the analysis chain's folded words (`Analyzer.words`: NFKC, case folded, stop words kept:
+their 4-grams have low idf). Runs of Han and kana characters are left out: each of those characters is a
+morpheme, the word field's bigrams already cover them, and their 4-grams are whole phrases.
+
+Scoring is BM25+ over 4-grams, computed in numpy for a handful of passages at query time (`GramScorer`),
+never indexed: the 4-grams of every passage would take gigabytes. Their document frequencies come from a
+sample of the corpus (`GramSketch`): all of it up to `SAMPLE` passages, then a deterministic, evenly
+spread share, in a hashed table of 2^TABLE_BITS counters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from bot.analysis import Analyzer
+
+N = 4
+TABLE_BITS = 21
+SAMPLE = 10_000  # passages kept in the sample (between SAMPLE and 2 * SAMPLE once the corpus is larger)
+_P = np.uint64(0x100000001B3)  # FNV prime: the 4-gram hash is a polynomial over its code points
+_SPACE = 32
+_IDEOGRAPHIC = re.compile(
+    "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002fa1f]"
+)
+
+
+def gram_text(analyzer: Analyzer, text: str) -> str:
+    """' w1 w2 ... ' : the folded words of `text` between single spaces (ideographic runs left out)."""
+    words, nospace = analyzer.words(text)
+    if nospace:
+        words = [w for w in words if not _IDEOGRAPHIC.match(w)]
+    return " " + " ".join(words) + " " if words else ""
+
+
+def gram_hashes(joined: str) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of the 4-grams of a `gram_text` (or several concatenated) and where each starts.
+
+    A 4-gram is kept when its two middle characters are not spaces: it lies within one padded word.
+    """
+    if len(joined) < N:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    c = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    h = c[:-3] * _P
+    h += c[1:-2]
+    h *= _P
+    h += c[2:-1]
+    h *= _P
+    h += c[3:]
+    keep = np.flatnonzero((c[1:-2] != _SPACE) & (c[2:-1] != _SPACE))
+    return h[keep], keep
+
+
+def buckets(hashes: np.ndarray, bits: int = TABLE_BITS) -> np.ndarray:
+    """Table slots of 4-gram hashes: the low bits after MurmurHash3's 64-bit finalizer (the polynomial
+    hash alone is linear in the code points, and its bits collide far more often than chance)."""
+    x = hashes ^ (hashes >> np.uint64(33))
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return (x & np.uint64((1 << bits) - 1)).astype(np.int64)
+
+
+def _level(pid: int) -> int:
+    """How deep into the sample passage `pid` reaches: the trailing zero bits of a mix of its number."""
+    x = (pid * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF
+    x ^= x >> 31
+    x = (x * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x ^= x >> 29
+    return (x & -x).bit_length() - 1 if x else 64
+
+
+class GramSketch:
+    """Document frequencies of 4-grams over a sample of the passages, built while passages stream by.
+
+    A passage is in the sample when its level (`_level(pid)`, geometric: half the passages reach 1, a
+    quarter 2, ...) reaches the current floor; the floor rises whenever the sample outgrows 2 * SAMPLE.
+    Deterministic, and the same whatever order the passages come in.
+    """
+
+    def __init__(self, sample: int = SAMPLE, bits: int = TABLE_BITS):
+        self.sample, self.bits = sample, bits
+        self.floor = 0
+        self._kept: dict[int, tuple[int, np.ndarray, int]] = {}  # pid -> (level, distinct slots, 4-grams)
+
+    def wants(self, pid: int) -> bool:
+        """Whether passage `pid` goes into the sample (`add` would keep it)."""
+        return _level(pid) >= self.floor
+
+    def add(self, pid: int, analyzer: Analyzer, text: str) -> None:
+        level = _level(pid)
+        if level < self.floor:
+            return
+        h, _ = gram_hashes(gram_text(analyzer, text))
+        self._kept[pid] = (level, np.unique(buckets(h, self.bits)).astype(np.uint32), len(h))
+        while len(self._kept) > 2 * self.sample:
+            self.floor += 1
+            self._kept = {p: v for p, v in self._kept.items() if v[0] >= self.floor}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The table (uint16 counts per slot: a sample never passes 2 * SAMPLE passages) and [passages
+        sampled, mean 4-grams per passage]."""
+        kept = list(self._kept.values())
+        slots = np.concatenate([k[1] for k in kept]) if kept else np.zeros(0, np.uint32)
+        df = np.bincount(slots, minlength=1 << self.bits).astype(np.uint16)
+        mean_len = float(np.mean([k[2] for k in kept])) if kept else 0.0
+        return {"gram_df": df, "gram_stats": np.array([len(kept), mean_len], dtype=np.float64)}
+
+
+class GramScorer:
+    """BM25+ of a question's 4-grams in a few passages, from the sketch's statistics."""
+
+    def __init__(self, df: np.ndarray, stats: np.ndarray, k1: float = 1.5, b: float = 0.75, delta: float = 1.0):
+        self.df = df
+        self.bits = len(df).bit_length() - 1
+        self.n, self.avg_len = float(stats[0]), float(stats[1])
+        self.k1, self.b, self.delta = k1, b, delta
+
+    def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """One score per text (`gram_text`s of the candidates; the question a `gram_text` too)."""
+        out = np.zeros(len(texts), dtype=np.float64)
+        qh, _ = gram_hashes(question)
+        if not len(qh) or not texts or self.n <= 0:
+            return out
+        qg, qmult = np.unique(qh, return_counts=True)
+        df = self.df[buckets(qg, self.bits)].astype(np.float64)
+        idf = np.log((self.n + 1.0) / np.maximum(df, 1.0)) * qmult
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        ch, pos = gram_hashes("".join(texts))
+        doc = np.searchsorted(np.cumsum(lengths), pos, side="right")  # the text each 4-gram starts in
+        dl = np.bincount(doc, minlength=len(texts)).astype(np.float64)
+        at = np.searchsorted(qg, ch)
+        np.minimum(at, len(qg) - 1, out=at)
+        hit = qg[at] == ch
+        tf = np.bincount(doc[hit] * len(qg) + at[hit], minlength=len(texts) * len(qg)).reshape(len(texts), len(qg))
+        norm = 1.0 - self.b + self.b * dl / (self.avg_len or 1.0)
+        tf = tf.astype(np.float64)
+        w = np.where(tf > 0, tf * (self.k1 + 1.0) / (tf + self.k1 * norm[:, None]) + self.delta, 0.0)
+        out = w @ idf
+        return out

@@ -1,0 +1,128 @@
+"""Character 4-grams: what counts as a 4-gram, the sampled statistics, and BM25+ against a brute force."""
+
+import math
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from bot.analysis import Analyzer
+from bot.grams import GramScorer, GramSketch, buckets, gram_hashes, gram_text
+
+
+def grams_of(joined: str) -> list[str]:
+    """The 4-grams `gram_hashes` keeps, as strings."""
+    _, pos = gram_hashes(joined)
+    return [joined[p : p + 4] for p in pos.tolist()]
+
+
+def test_four_grams_stay_within_padded_words():
+    text = gram_text(Analyzer("en"), "The Gewaltenteilung, a word.")
+    assert text == " the gewaltenteilung a word "
+    got = grams_of(text)
+    assert " the" in got and "the " in got and " gew" in got and "ung " in got
+    assert all(" " not in g[1:3] for g in got)  # never across two words
+    assert "e ge" not in got and " a " not in got  # a one-letter word gives none
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        ("de", "Gewaltenteilung", " gew"),
+        ("ru", "Государство", " гос"),
+        ("el", "Κυβέρνηση", " κυβ"),
+        ("ar", "الحكومة", " الح"),
+        ("hi", "सरकार", " सरक"),
+        ("th", "รัฐบาล", " รัฐ"),
+        ("tr", "IŞIK", " ışı"),  # Turkish dotless i when folded
+    ],
+)
+def test_four_grams_in_each_script(lang, text, expected):
+    assert expected in grams_of(gram_text(Analyzer(lang), text))
+
+
+def test_han_and_kana_runs_are_left_to_the_word_field():
+    assert gram_text(Analyzer("zh"), "北京大学 Peking University") == " peking university "
+    assert gram_text(Analyzer("ja"), "東京タワー") == ""
+
+
+def test_hashes_identify_four_grams():
+    text = " abcd abce abcd "
+    h, _ = gram_hashes(text)
+    assert len(h) == 9 and len(set(h.tolist())) == 5  # " abc", "abcd", "bcd ", "abce", "bce "
+    assert gram_hashes("")[0].size == 0 and gram_hashes(" a ")[0].size == 0
+
+
+def brute_force(question: str, texts: list[str], corpus: list[str], k1=1.5, b=0.75, delta=1.0) -> list[float]:
+    """BM25+ over 4-gram strings, df and mean length from `corpus` (plain Python)."""
+    docs = [Counter(grams_of(t)) for t in corpus]
+    df = Counter(g for d in docs for g in d)
+    avg = sum(sum(d.values()) for d in docs) / len(docs)
+    out = []
+    for t in texts:
+        d = Counter(grams_of(t))
+        dl = sum(d.values())
+        s = 0.0
+        for g, m in Counter(grams_of(question)).items():
+            if d[g]:
+                idf = math.log((len(docs) + 1) / max(df[g], 1))
+                s += m * idf * (d[g] * (k1 + 1) / (d[g] + k1 * (1 - b + b * dl / avg)) + delta)
+        out.append(s)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scores_equal_bm25_plus_computed_by_hand(seed):
+    rng = random.Random(seed)
+    syllables = ["ka", "to", "ri", "men", "sa", "lo", "gen", "tu", "wa", "ber", "ist", "ung"]
+    an = Analyzer(None)
+    words = ["".join(rng.choices(syllables, k=rng.randint(1, 4))) for _ in range(60)]
+    corpus = [gram_text(an, " ".join(rng.choices(words, k=rng.randint(3, 40)))) for _ in range(80)]
+    sketch = GramSketch()
+    for pid, text in enumerate(corpus):
+        sketch.add(pid, an, text)
+    arrays = sketch.arrays()
+    assert arrays["gram_stats"][0] == len(corpus)
+    if len(np.unique(buckets(np.unique(np.concatenate([gram_hashes(t)[0] for t in corpus]))))) < sum(
+        1 for _ in set(g for t in corpus for g in grams_of(t))
+    ):
+        pytest.skip("a table collision in this draw")  # exact equality needs one slot per 4-gram
+    scorer = GramScorer(arrays["gram_df"], arrays["gram_stats"])
+    for _ in range(10):
+        question = gram_text(an, " ".join(rng.choices(words, k=rng.randint(1, 6))))
+        picked = rng.sample(corpus, 12)
+        np.testing.assert_allclose(scorer.scores(question, picked), brute_force(question, picked, corpus), rtol=1e-9)
+
+
+def test_partial_word_matches_score_and_unrelated_text_does_not():
+    an = Analyzer("de")
+    corpus = [
+        gram_text(an, t)
+        for t in ["Die Gewaltenteilung ist ein Grundsatz.", "Der Fluss fließt ins Meer.", "Teilung der Macht"]
+    ]
+    sketch = GramSketch()
+    for pid, text in enumerate(corpus):
+        sketch.add(pid, an, text)
+    a = sketch.arrays()
+    scores = GramScorer(a["gram_df"], a["gram_stats"]).scores(gram_text(an, "Dreiteilung der Gewalt"), corpus)
+    assert scores[0] > scores[1] and scores[2] > scores[1]
+
+
+def test_the_sample_is_bounded_deterministic_and_order_free():
+    an = Analyzer("en")
+    texts = {
+        pid: gram_text(an, f"passage number {pid} about topic{pid % 97} and word{pid % 13}") for pid in range(3000)
+    }
+    forward, backward = GramSketch(sample=200), GramSketch(sample=200)
+    for pid in range(3000):
+        forward.add(pid, an, texts[pid])
+    for pid in reversed(range(3000)):
+        backward.add(pid, an, texts[pid])
+    a, b = forward.arrays(), backward.arrays()
+    assert 200 <= a["gram_stats"][0] <= 400 and forward.floor > 0
+    assert (a["gram_df"] == b["gram_df"]).all() and (a["gram_stats"] == b["gram_stats"]).all()
+    # common 4-grams are in about every sampled passage, rare ones in few
+    df = a["gram_df"]
+    common, _ = gram_hashes(" passage ")
+    assert df[buckets(common[:1])][0] == a["gram_stats"][0]
