@@ -26,9 +26,9 @@ from bot.bench.synthetic import SyntheticCorpus
 
 
 def search_only(engine: Any, question: str) -> list[tuple[int, float]]:
-    """What a question costs before anything is rendered: its analysis and the ranked top 10."""
-    terms = engine.query_analyzer(question).terms(question)
-    return engine.index.top(terms, 10)
+    """What a question costs before anything is rendered: its analysis, the ranked top 10 and their
+    re-ranking (`Engine.rank`)."""
+    return engine.rank(question, 10).hits
 
 
 def ask_json(engine: Any, question: str, k: int = 10) -> str:
