@@ -240,6 +240,7 @@ class Engine:
             sentences = sentence_spans(text, lang=a.lang)
             lo, hi = best_window(text, sentences, matched, idf, budget)
             sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)
+            shown = [t for t in matched if lo <= t.start < t.end <= hi]
             hits.append(
                 Hit(
                     rank=rank,
@@ -248,7 +249,7 @@ class Engine:
                     article=a,
                     text=text[lo:hi],
                     sentence=(sentence[0] - lo, sentence[1] - lo),
-                    highlights=_merge_spans([(t.start - lo, t.end - lo) for t in matched if lo <= t.start < t.end <= hi]),
+                    highlights=_merge_spans([(t.start - lo, t.end - lo) for t in shown]),
                     start=p.start + lo,
                     end=p.start + hi,
                 )
