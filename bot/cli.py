@@ -54,24 +54,61 @@ def _corpus_of(args) -> Path:
 
 
 def cmd_ask(args) -> int:
-    engine = _open_engine(args)
+    """One question, or a file of them: with --json, exactly one output line per input line."""
     if args.queries:
-        lines = Path(args.queries).read_text(encoding="utf-8-sig").splitlines()
-        questions = [q.strip() for q in lines if q.strip()]
+        try:
+            questions = read_questions(args.queries)
+        except QuestionsError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     elif args.question:
-        questions = [" ".join(args.question)]
+        # argv holds undecodable bytes as lone surrogates: show them as U+FFFD rather than fail to print
+        questions = [" ".join(args.question).encode("utf-8", "surrogateescape").decode("utf-8", "replace")]
     else:
         print("ask: give a question, or --queries FILE", file=sys.stderr)
         return 2
+    engine = _open_engine(args)
     for q in questions:
-        answer = engine.ask(q, k=args.k)
+        answer = engine.ask(q.strip(), k=args.k) if q.strip() else None
         if args.json:
-            print(json.dumps(answer_json(answer), ensure_ascii=False))
-        else:
+            print(_one_line(answer_json(answer) if answer else {"query": q.strip(), "hits": []}))
+        elif answer is not None:
             print(render_console(answer))
             if len(questions) > 1:
                 print()
     return 0
+
+
+class QuestionsError(Exception):
+    """A --queries file that cannot be read as UTF-8 text."""
+
+
+def read_questions(source: str) -> list[str]:
+    """The lines of a questions file ("-": standard input), split on "\\n" only: \\x1c-\\x1e, \\x85, \\u2028,
+    \\u2029, \\v and \\f stay inside a question (str.splitlines would end it there) and a blank line stays a
+    line. A trailing "\\r" (Windows line ends) is dropped. QuestionsError when it is not UTF-8."""
+    name = "standard input" if source == "-" else source
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as e:
+        raise QuestionsError(f"{name}: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise QuestionsError(
+            f"{name} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8"
+        ) from None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line does not start another
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _one_line(obj: dict) -> str:
+    """JSON on one line, even for readers that split on Unicode line breaks (json.dumps leaves \\x85,
+    \\u2028 and \\u2029 raw when ensure_ascii is off)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def cmd_chat(args) -> int:
