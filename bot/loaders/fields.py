@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
+import hashlib
+import logging
 import re
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
 from bot.loaders import limits
+from bot.loaders.dates import DateError, parse_date
 from bot.loaders.model import Article, ArticleError
+
+log = logging.getLogger("bot.articles")
 
 _UNWANTED = re.compile("[\x00-\x08\x7f\ufeff\ud800-\udfff]")
 
@@ -40,70 +45,83 @@ def split_paragraphs(text: str) -> list[str]:
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
 
-_DATE_FORMATS = (
-    "%B %d, %Y",  # December 9, 2019
-    "%B %d %Y",
-    "%b %d, %Y",  # Dec 9, 2019
-    "%b. %d, %Y",
-    "%d %B %Y",  # 9 December 2019
-    "%d %b %Y",
-    "%d.%m.%Y",  # 09.12.2019 (day first, as in Europe)
-    "%Y/%m/%d",
-    "%Y.%m.%d",
-)
-
-
 def normalize_date(value: Any) -> str | None:
-    """A date in any common form -> 'YYYY-MM-DD'; an unparseable one is kept as written."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raw = clean(str(value))
-    if not raw:
-        return None
+    """A date in any common form -> ISO 8601 ('2019-12-09'; '2019-12' or '2019' when that is all it
+    says); None when there is none or it is not a possible date (see bot.loaders.dates)."""
     try:
-        return dt.datetime.fromisoformat(raw).date().isoformat()
-    except ValueError:
-        pass
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(raw, fmt).date().isoformat()
-        except ValueError:
-            pass
-    try:  # RFC 2822, as in RSS feeds: "Mon, 09 Dec 2019 08:30:00 +0300"
-        return email.utils.parsedate_to_datetime(raw).date().isoformat()
-    except (TypeError, ValueError):
-        return raw
+        return parse_date(value)
+    except DateError:
+        return None
 
 
 def normalize_lang(value: Any) -> str | None:
     """'en', 'en-US', 'en_GB' -> 'en'; anything that is not a 2-letter code (e.g. 'English') -> None."""
-    if not isinstance(value, str):
-        return None
-    m = re.fullmatch(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*", value.strip())
+    return _lang(value.strip()) if isinstance(value, str) and len(value) < 40 else None
+
+
+@lru_cache(maxsize=1024)
+def _lang(value: str) -> str | None:
+    m = re.fullmatch(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*", value)
     return m.group(1).lower() if m else None
 
 
 def meta_text(value: Any) -> str | None:
-    """A metadata value as a cleaned string (lists, e.g. several authors, joined by commas)."""
+    """A metadata value as a cleaned string (lists, e.g. several authors, joined by commas). Only text,
+    numbers and lists of them count: a mapping or a 5,000-digit number is no author or title."""
     if value is None:
         return None
-    if isinstance(value, (list, tuple)):
-        value = ", ".join(str(v) for v in value if v is not None)
-    return clean(str(value)) or None
+    if type(value) is str:  # the common case first
+        return clean(value) or None
+    text = ", ".join(t for t in map(_scalar, value[:100]) if t) if isinstance(value, (list, tuple)) else _scalar(value)
+    return (clean(text) or None) if text else None
 
 
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return None
+    if (isinstance(value, int) and abs(value) < 10**30) or isinstance(value, float):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return None
+
+
+@lru_cache(maxsize=256)
 def stem(name: str) -> str:
     """Derived id of a single-article file: its relative path without the extension."""
     return str(PurePosixPath(name).with_suffix(""))
 
 
+def part_id(name: str, paragraphs: list[str], url: str | None) -> str:
+    """Derived id of one article of a multi-article file: `feed/9f86d081884c` for `feed.jsonl`, from its URL
+    (else its text), so that it stays the same when other lines are added, removed or reordered."""
+    key = f"url:{url.strip().rstrip('/')}" if url else "text:" + " ".join(paragraphs)
+    return f"{stem(name)}/{hashlib.blake2b(key.encode('utf-8'), digest_size=6).hexdigest()}"
+
+
 def title_from_name(name: str) -> str:
-    """Fallback title when a document has none: the file name, readable."""
+    """Fallback title of a single-document file: the file name, readable."""
     return clean(PurePosixPath(name).stem.replace("_", " ").replace("-", " ")) or name
+
+
+_SENTENCE_END = re.compile(r"[.!?…。！？](?=\s|$)")
+
+
+def title_from_text(paragraphs: list[str], short: int = 100, cut: int = 80) -> str:
+    """Fallback title of an article without one: its first sentence when that is short, else its first
+    words (up to `cut` characters) and an ellipsis."""
+    first = paragraphs[0]
+    end = _SENTENCE_END.search(first, 20)  # not before 20 characters: "Dr. Ann Smith said ..."
+    if end and end.end() <= short:
+        title = first[: end.end()]
+    elif len(first) <= short:
+        title = first
+    else:
+        space = first.rfind(" ", 0, cut)
+        return first[: space if space > cut // 2 else cut].rstrip(",;:-–— ") + "…"
+    return title[:-1] if title.endswith(".") and not title.endswith("..") else title
 
 
 def check_length(paragraphs: list[str]) -> None:
@@ -113,16 +131,42 @@ def check_length(paragraphs: list[str]) -> None:
         raise ArticleError(f"article text too long ({n:,} characters; the limit is {limits.MAX_ARTICLE_CHARS:,})")
 
 
-def build_article(meta: dict[str, Any], paragraphs: list[str], default_id: str, name: str) -> Article:
-    """An Article from raw metadata values, each cleaned and normalised the same way for all formats."""
+def build_article(
+    meta: dict[str, Any], paragraphs: list[str], name: str, *, part: str | None = None, title_from: str = "name"
+) -> Article:
+    """An Article from raw metadata values, each cleaned and normalised the same way for all formats.
+
+    `name` is the document's name, `part` where in it the article is (":LINE", "#INDEX") for a multi-
+    article file. Without an id of its own, an article is named after its file (`sub/story` for
+    `sub/story.txt`), or its file and its URL or text (see part_id). Without a title, it gets its file's
+    name, or (`title_from="text"`) its first sentence. A date that is not a possible date is dropped with
+    a warning naming the file.
+    """
     check_length(paragraphs)
+    url = meta_text(meta.get("url"))
+    title = meta_text(meta.get("title"))
+    if not title:
+        title = title_from_text(paragraphs) if title_from == "text" else title_from_name(name)
     return Article(
-        id=meta_text(meta.get("id")) or default_id,
-        title=meta_text(meta.get("title")) or title_from_name(name),
+        id=meta_text(meta.get("id")) or (part_id(name, paragraphs, url) if part else stem(name)),
+        title=title,
         paragraphs=paragraphs,
         author=meta_text(meta.get("author")),
         source=meta_text(meta.get("source")),
-        url=meta_text(meta.get("url")),
-        published=normalize_date(meta.get("published")),
+        url=url,
+        published=_date(meta.get("published"), name, part),
         lang=normalize_lang(meta.get("lang")),
     )
+
+
+def _date(value: Any, name: str, part: str | None) -> str | None:
+    try:
+        return parse_date(value)
+    except DateError as e:
+        log.warning("%s%s: dropping the date %r (%s)", name, part or "", _short(value), e)
+        return None
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

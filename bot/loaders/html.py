@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from bot.loaders import limits
 from bot.loaders.decoding import decode
-from bot.loaders.fields import build_article, clean, normalize_lang, stem, title_from_name
+from bot.loaders.fields import build_article, clean, normalize_lang
 from bot.loaders.model import Article, ArticleError, Problem
 from bot.loaders.streams import read_document
 
@@ -42,8 +42,8 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
         paragraphs.pop(0)  # the page's <h1>, already the title
     if not paragraphs:
         raise ArticleError("no main text found in the HTML page")
-    meta.update(title=title or title_from_name(name), lang=lang)
-    yield build_article(meta, paragraphs, stem(name), name)
+    meta.update(title=title, lang=lang)
+    yield build_article(meta, paragraphs, name)
 
 
 def _trafilatura(trafilatura: Any, tree: Any) -> tuple[dict[str, Any], list[str]]:

@@ -13,11 +13,11 @@ from typing import Any, BinaryIO
 
 from bot.loaders import jsonstream, limits
 from bot.loaders.decoding import RecordDecoder, bom_encoding, decode
-from bot.loaders.fields import build_article, clean, split_paragraphs, stem
+from bot.loaders.fields import build_article, clean, split_paragraphs
 from bot.loaders.model import Article, ArticleError, Problem
 from bot.loaders.streams import Prefixed
 
-Builder = Callable[[Any, str, str], Article]
+Builder = Callable[[Any, str, str], Article]  # (object, document name, where in it) -> Article
 
 
 def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
@@ -47,11 +47,11 @@ def _document(name: str, obj: Any) -> Iterator[Article | Problem]:
     if isinstance(obj, dict) and isinstance(obj.get("data"), list) and not _has_body(obj):
         for i, entry in enumerate(obj["data"]):
             try:
-                yield squad_article(entry, f"{name}#{i}", name)
+                yield squad_article(entry, name, f"#{i}")
             except ArticleError as e:
                 yield Problem(f"#{i}", e.reason)
     elif isinstance(obj, dict):
-        yield json_article(obj, stem(name), name)
+        yield json_article(obj, name)
     else:
         raise ArticleError(f"JSON holds a {type(obj).__name__}, not an article object or a list of them")
 
@@ -65,7 +65,7 @@ def _elements(name: str, stream: Any, build: Builder) -> Iterator[Article | Prob
                 raise ArticleError(
                     f"entry too large ({limits.mb(raw.size)}; limit {limits.mb(limits.MAX_RECORD_BYTES)})"
                 )
-            yield build(loads(decoder(raw)), f"{name}#{i}", name)
+            yield build(loads(decoder(raw)), name, f"#{i}")
         except ArticleError as e:
             yield Problem(f"#{i}", e.reason)
 
@@ -87,7 +87,7 @@ def _has_body(obj: dict) -> bool:
     return "text" in obj or "paragraphs" in obj
 
 
-def json_article(obj: Any, default_id: str, name: str) -> Article:
+def json_article(obj: Any, name: str, part: str | None = None) -> Article:
     """An article object: id, title, text or paragraphs, author, source, url, published/date, lang."""
     if not isinstance(obj, dict):
         raise ArticleError(f"expected an article object, got {type(obj).__name__}")
@@ -111,10 +111,10 @@ def json_article(obj: Any, default_id: str, name: str) -> Article:
         "published": obj.get("published", obj.get("date")),
         "lang": obj.get("lang", obj.get("language")),
     }
-    return build_article(meta, body, default_id, name)
+    return build_article(meta, body, name, part=part, title_from="text")
 
 
-def squad_article(entry: Any, default_id: str, name: str) -> Article:
+def squad_article(entry: Any, name: str, part: str | None = None) -> Article:
     """A SQuAD `data` entry: its title (underscores as spaces) and its contexts as paragraphs."""
     if not isinstance(entry, dict) or not isinstance(entry.get("paragraphs"), list):
         raise ArticleError("SQuAD entry without a 'paragraphs' list")
@@ -123,4 +123,4 @@ def squad_article(entry: Any, default_id: str, name: str) -> Article:
     if not body:
         raise ArticleError("SQuAD entry without any context text")
     title = str(entry.get("title") or "").replace("_", " ")
-    return build_article({"title": title, "id": entry.get("id")}, body, default_id, name)
+    return build_article({"title": title, "id": entry.get("id")}, body, name, part=part, title_from="text")

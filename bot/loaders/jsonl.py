@@ -33,7 +33,7 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
             if not text.strip():
                 continue
             blank = False
-            yield json_article(loads(text), f"{name}#{lineno}", name)
+            yield json_article(loads(text), name, f":{lineno}")
         except ArticleError as e:
             blank = False
             yield Problem(f":{lineno}", e.reason)

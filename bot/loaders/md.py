@@ -10,7 +10,7 @@ import yaml
 
 from bot.loaders import safeyaml
 from bot.loaders.decoding import decode
-from bot.loaders.fields import build_article, clean, stem, title_from_name
+from bot.loaders.fields import build_article, clean
 from bot.loaders.model import Article, ArticleError, Problem
 from bot.loaders.streams import read_document
 from bot.loaders.txt import HEADER_KEYS
@@ -49,8 +49,7 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
     paragraphs = [p for p in (_strip_markdown(chunk) for chunk in re.split(r"\n\s*\n", body)) if p]
     if not paragraphs:
         raise ArticleError("no body text")
-    meta.setdefault("title", title_from_name(name))
-    yield build_article(meta, paragraphs, stem(name), name)
+    yield build_article(meta, paragraphs, name)
 
 
 # Each pattern stops at the next opening marker, so stripping stays linear in the text's length

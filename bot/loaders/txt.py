@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from bot.loaders.decoding import decode
-from bot.loaders.fields import build_article, clean, split_paragraphs, stem
+from bot.loaders.fields import build_article, clean, split_paragraphs
 from bot.loaders.model import Article, ArticleError, Problem
 from bot.loaders.streams import read_document
 
@@ -43,7 +43,7 @@ def read(name: str, stream: BinaryIO) -> Iterator[Article | Problem]:
     paragraphs = split_paragraphs("\n".join(rest))
     if not paragraphs:
         raise ArticleError("no body text (only a title)")
-    yield build_article(meta, paragraphs, stem(name), name)
+    yield build_article(meta, paragraphs, name)
 
 
 def _header(lines: list[str]) -> tuple[dict[str, str] | None, list[str]]:
