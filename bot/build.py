@@ -5,7 +5,8 @@ and its passages analysed, as it comes; only a few batches are in flight, so mem
 index being built (term ids, then the postings), never by the corpus files.
 
 Analysis (language identification when an article does not say its language, then the analysis chain)
-is most of the work, and runs in worker processes once a corpus proves big (`PARALLEL_AFTER` passages):
+is most of the work, and runs in worker processes when the corpus is big (`PARALLEL_BYTES` of files, or
+once `PARALLEL_AFTER` passages have come):
 the main process reads, splits and stores the next batches meanwhile. Each worker keeps its own
 vocabulary and sends back term ids with the terms it saw first; the main process maps them to one
 vocabulary, in batch order, so the index is the same whatever the number of workers.
@@ -41,6 +42,7 @@ from bot.store import GenerationWriter, index_arrays, manifest_fields
 log = logging.getLogger(__name__)
 
 PARALLEL_AFTER = 20_000  # passages analysed in this process before workers start (small corpora never pay)
+PARALLEL_BYTES = 16 << 20  # corpus files at least this big: workers from the start
 BATCH_CHARS = 1 << 20  # text per batch sent to a worker
 Progress = Callable[[int, int | None], None]  # (passages done, total if known)
 
@@ -132,7 +134,8 @@ def build_to(
     t0 = time.perf_counter()
     with GenerationWriter(index_dir) as w:
         meta, texts = w.stream("art_rec"), w.stream("p_rec")
-        built = _Pipeline(settings, meta.write, texts.write, progress, workers).run(_items(source))
+        big = bool(corpus_fp and corpus_fp.get("bytes", 0) >= PARALLEL_BYTES)
+        built = _Pipeline(settings, meta.write, texts.write, progress, workers, big).run(_items(source))
         if not len(built.articles):
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in built.skipped[:5])
             raise EmptyCorpus("no article could be loaded" + (f" ({reasons})" if reasons else ""))
@@ -156,6 +159,7 @@ class _Pipeline:
         write_text: Callable[[bytes], Any],
         progress: Progress | None,
         workers: int | None,
+        big: bool = False,
     ):
         self.settings = settings
         self.writer = ArticleWriter(write_meta, write_text)
@@ -164,7 +168,7 @@ class _Pipeline:
         self.langs: Counter = Counter()
         self.skipped: list[Skipped] = []
         self.progress = progress
-        self.analysis = _Analysis(settings.analysis, workers)
+        self.analysis = _Analysis(settings.analysis, workers, big)
         self._remaps: dict[Any, array.array] = {}  # per analysis shard: its term ids -> self.index's
         self.grams = GramSketch()  # 4-gram statistics of a sample of the passages (bot.grams)
 
@@ -183,7 +187,8 @@ class _Pipeline:
                 if batch.chars >= BATCH_CHARS:
                     pending.append((batch, self.analysis.submit(batch)))
                     batch = _Batch()
-                    while len(pending) > self.analysis.in_flight:
+                    # store what is done, in order; wait only when too much is in flight
+                    while pending and (self.analysis.ready(pending[0][1]) or len(pending) > self.analysis.in_flight):
                         self._complete(*pending.popleft())
             if batch.articles:
                 pending.append((batch, self.analysis.submit(batch)))
@@ -344,28 +349,40 @@ def _worker_run(work: tuple) -> tuple:
 
 
 class _Analysis:
-    """Runs batches' analysis in order: here at first, then in `workers` processes once the corpus has
-    given PARALLEL_AFTER passages (never with workers=0). Results come back in submission order."""
+    """Runs batches' analysis: here, and in `workers` processes when the corpus is big (never with
+    workers=0). A batch goes to a worker when one is free, else it is analysed here at once: the main
+    process reads and stores the articles, and analyses what the workers cannot take, so both cores stay
+    busy whatever the balance of the work. Results are taken in submission order."""
 
-    def __init__(self, settings: AnalysisSettings, workers: int | None):
+    def __init__(self, settings: AnalysisSettings, workers: int | None, big: bool = False):
         self.settings = settings
+        self.big = big  # start the workers at once
         self.workers = default_workers() if workers is None else max(0, workers)
         self.local = Shard(settings, key="local")
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.passages = 0
         self.in_flight = 0  # batches allowed to wait for their results
+        self._outstanding: set[concurrent.futures.Future] = set()
 
     def submit(self, batch: _Batch) -> Any:
         self.passages += sum(len(ps) for ps in batch.passages)
-        if self.pool is None and self.workers and self.passages > PARALLEL_AFTER:
+        if self.pool is None and self.workers and (self.big or self.passages > PARALLEL_AFTER):
             ctx = multiprocessing.get_context("spawn")
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_worker_init, initargs=(self.settings,)
             )
-            self.in_flight = 2 * self.workers + 1
-        if self.pool is None:
-            return self.local.run(*batch.work())
-        return self.pool.submit(_worker_run, batch.work())
+            self.in_flight = 4 * self.workers + 4
+        if self.pool is not None:
+            self._outstanding = {f for f in self._outstanding if not f.done()}
+            if len(self._outstanding) <= self.workers:  # every worker busy, and one batch queued
+                future = self.pool.submit(_worker_run, batch.work())
+                self._outstanding.add(future)
+                return future
+        return self.local.run(*batch.work())
+
+    @staticmethod
+    def ready(handle: Any) -> bool:
+        return not isinstance(handle, concurrent.futures.Future) or handle.done()
 
     def result(self, handle: Any) -> tuple:
         if not isinstance(handle, concurrent.futures.Future):
@@ -382,8 +399,9 @@ class _Analysis:
 
 
 def default_workers() -> int:
-    """Worker processes for analysis: one per core this process may use."""
+    """Worker processes for analysis: one per core this process may use, but the one it runs on."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return max(cores - 1, 0)

@@ -161,7 +161,7 @@ def measure_corpus(corpus: Path, questions: list[str], index_dir: Path, args: ar
     )  # fmt: skip
     counts = manifest["counts"]
     index_bytes = sum(sizes.values())
-    article_bytes = sum(v for k, v in sizes.items() if k.startswith("art_"))
+    article_bytes = sum(v for k, v in sizes.items() if k.startswith(("art_", "p_rec", "p_off", "p_zdict")))
     return {
         "name": name,
         "corpus": str(corpus),
@@ -262,7 +262,7 @@ def report(r: dict) -> str:
             f"  build, files to a saved index ({b['command']}): {b['seconds']:.1f} s, peak resident memory "
             f"{b['peak_mb']:,.0f} MB (all processes; largest one {b['peak_one_process_mb']:,.0f} MB)",
             f"  index on disk: {ix['mb']:,.0f} MB ({ix['postings_and_vocabulary_mb']:,.0f} MB postings and vocabulary, "
-            f"{ix['articles_mb']:,.0f} MB articles)",
+            f"{ix['articles_mb']:,.0f} MB article texts and metadata)",
             f"  cold start ({cs['command']}): {cs['seconds']:.2f} s, process start to printed answer "
             f"(median of {len(cs['runs'])}; opening the index {cs['open_index_seconds'] * 1000:.0f} ms)",
             f"  search only (analysis + top 10, no rendering): p50 {q['p50_ms']:.3f} / p95 {q['p95_ms']:.3f} / "
