@@ -37,11 +37,19 @@ def test_impossible_dates_are_dropped_with_a_warning_naming_the_file(tmp_path, c
     assert published == {"A": None, "B": "2024-03-04", "C": None, "D": None, "E": "2019-12-09", "F": None}
     assert result.skipped == []  # the articles stay; only the dates go
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert "feed.jsonl:1: dropping the date '2024-02-30' (impossible date)" in warnings
-    assert "feed.jsonl:3: dropping the date 'last Tuesday' (not a date we can read)" in warnings
-    assert "bad_date.md: dropping the date '2020-02-30' (impossible date)" in warnings
-    assert "f.txt: dropping the date '2019-13-01' (impossible date)" in warnings
+    # named as the skip report names files
+    assert f"{tmp_path}/feed.jsonl:1: dropping the date '2024-02-30' (impossible date)" in warnings
+    assert f"{tmp_path}/feed.jsonl:3: dropping the date 'last Tuesday' (not a date we can read)" in warnings
+    assert f"{tmp_path}/bad_date.md: dropping the date '2020-02-30' (impossible date)" in warnings
+    assert f"{tmp_path}/f.txt: dropping the date '2019-13-01' (impossible date)" in warnings
     assert len(warnings) == 4
+
+
+def test_an_upload_with_an_impossible_date_is_named_by_its_upload_name(caplog):
+    with caplog.at_level(logging.WARNING, logger="bot.articles"):
+        [article] = parse_bytes("upload.jsonl", jsonl({"text": "x", "date": "2023-02-29"}).encode())
+    assert article.published is None
+    assert "upload.jsonl:1: dropping the date '2023-02-29' (impossible date)" in caplog.text
 
 
 def test_dates_of_every_format_come_out_as_iso_8601():

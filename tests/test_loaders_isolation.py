@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,35 @@ def test_index_and_ask_over_a_corpus_of_bad_files(tmp_path):
     assert hit["article"]["id"] == "caf\\xe9" and hit["article"]["title"] == "Cafe by the river"
     root = run("ask", "--json", "root bin bash nologin daemon", env=env)
     assert json.loads(root.stdout)["hits"] == []
+
+
+def test_the_bot_starts_over_bad_files_answers_and_refuses_bad_uploads_with_the_reason(tmp_path):
+    from tests.fakebotapi import FakeBotAPI
+    from tests.test_telegram_process import start_bot
+
+    corpus = tmp_path / "corpus"
+    write(corpus, "good.txt", f"Wolves are back\n\n{GOOD}")
+    for name, (content, _) in BAD_FILES.items():
+        write(corpus, name, content)
+    write(corpus, b"caf\xe9.txt", "Cafe\n\nA cafe opened in the old mill by the river.")
+    os.mkfifo(corpus / "fifo.jsonl")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    with FakeBotAPI.running_in_thread() as api:
+        proc = start_bot(api, corpus, tmp_path, index_dir=str(tmp_path / "index"))
+        try:
+            api.wait_for_sync("setMyCommands", timeout=60)
+            api.push_message("how many years were the wolves away from the forest?")
+            assert "forty years" in api.wait_for_sync("sendMessage", ok=True, timeout=15).result["text"]
+            for name in ("deep.json", "bomb.md", "bigint.json"):
+                content, why = BAD_FILES[name]
+                api.push_document(name, content, user_id=4242)
+                text = api.wait_for_sync("sendMessage", ok=True, timeout=15).result["text"]
+                assert text.startswith(f"Not added: {name} is not a valid article file") and why in text, text
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "something went wrong" not in err

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from bot.loaders import files, html, jsonfile, jsonl, limits, md, txt
+from bot.loaders import fields, files, html, jsonfile, jsonl, limits, md, txt
 from bot.loaders.decoding import readable
 from bot.loaders.model import Article, ArticleError, LoadResult, Problem, Skipped
 
@@ -114,7 +114,7 @@ class _Document:
         listed = unlisted = 0
         held: list[Problem] = []  # bad parts before the first article: a file with no good part is one entry
         try:
-            for part in READERS[self.ext](self.name, stream):
+            for part in self._parts(stream):
                 if isinstance(part, Article):
                     if self.set_path:
                         part.path = self.display
@@ -148,6 +148,19 @@ class _Document:
             yield _skip(self.display, f"{unlisted} more bad parts, not listed one by one")
         if self.error is not None:
             yield _skip(self.display, f"{self.error} (the {self.articles} article(s) before it were loaded)")
+
+    def _parts(self, stream: BinaryIO) -> Iterator[Article | Problem]:
+        """The reader's output; while it runs, warnings about a field (a dropped date) name this file."""
+        reader = READERS[self.ext](self.name, stream)
+        while True:
+            token = fields.reading.set(self.display)
+            try:
+                part = next(reader)
+            except StopIteration:
+                return
+            finally:
+                fields.reading.reset(token)
+            yield part
 
     def _part(self, problem: Problem) -> Skipped:
         return _skip(f"{self.display}{problem.where}", problem.reason)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
@@ -15,6 +16,10 @@ from bot.loaders.dates import DateError, parse_date
 from bot.loaders.model import Article, ArticleError
 
 log = logging.getLogger("bot.articles")
+
+# The file being read (as reports show it), set by bot.loaders.corpus while a reader runs, so that a
+# warning about one field names the file the way the skip report does.
+reading: ContextVar[str | None] = ContextVar("reading", default=None)
 
 _UNWANTED = re.compile("[\x00-\x08\x7f\ufeff\ud800-\udfff]")
 
@@ -163,7 +168,7 @@ def _date(value: Any, name: str, part: str | None) -> str | None:
     try:
         return parse_date(value)
     except DateError as e:
-        log.warning("%s%s: dropping the date %r (%s)", name, part or "", _short(value), e)
+        log.warning("%s%s: dropping the date %r (%s)", reading.get() or name, part or "", _short(value), e)
         return None
 
 
