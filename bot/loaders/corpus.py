@@ -45,7 +45,7 @@ class CorpusStream:
 
     def __iter__(self) -> Iterator[Article | Skipped]:
         seen: set[int] = set()  # hashes of normalised texts and URLs: no text is kept
-        ids: set[str] = set()
+        ids: set[int] = set()  # hashes of the ids given out
         for entry in self._entries():
             for item in _read_entry(entry):
                 if isinstance(item, Skipped):
@@ -191,13 +191,14 @@ def _is_duplicate(article: Article, seen: set[int]) -> bool:
     return False
 
 
-def _unique_id(wanted: str, taken: set[str]) -> str:
-    """`wanted`, or `wanted~2`, `wanted~3`, ... when another file already produced that id."""
+def _unique_id(wanted: str, taken: set[int]) -> str:
+    """`wanted`, or `wanted~2`, `wanted~3`, ... when another file already produced that id. Ids are
+    remembered as 64-bit hashes (a million ids as strings would weigh ~100 MB more)."""
     candidate, n = wanted, 1
-    while candidate in taken:
+    while hash(candidate) in taken:
         n += 1
         candidate = f"{wanted}~{n}"
-    taken.add(candidate)
+    taken.add(hash(candidate))
     return candidate
 
 
