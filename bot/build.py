@@ -143,6 +143,7 @@ def build_to(
         w.arrays(built.articles.finish())
         w.arrays({"p_" + c: a for c, a in built.passages.columns().items()})
         w.arrays(index_arrays(built.index))
+        w.arrays({"x_" + name: a for name, a in built.extras.items()})  # as bot.store.save writes extras
         built.build_seconds = time.perf_counter() - t0
         gen = w.commit(manifest_fields(built, corpus_fp, None))
     log.info("index written in %.2f s", time.perf_counter() - t1)

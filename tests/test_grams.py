@@ -126,3 +126,18 @@ def test_the_sample_is_bounded_deterministic_and_order_free():
     df = a["gram_df"]
     common, _ = gram_hashes(" passage ")
     assert df[buckets(common[:1])][0] == a["gram_stats"][0]
+
+
+def test_the_statistics_are_saved_with_the_index_and_answers_match(tmp_path):
+    from bot.articles import Article
+    from bot.build import build_to
+    from bot.search import Engine
+
+    paragraphs = [f"Report {i}: the council of town{i % 7} discussed the budget{'s' * (i % 2)} and roads." for i in range(40)]
+    articles = [Article(id=f"a{i}", title=f"T{i}", paragraphs=[p], lang="en") for i, p in enumerate(paragraphs)]
+    build_to(tmp_path / "idx", articles)
+    loaded = Engine.load(tmp_path / "idx")
+    assert {"gram_df", "gram_stats"} <= set(loaded.extras) and loaded.extras["gram_stats"][0] == 40
+    fresh = Engine.build([Article(id=a.id, title=a.title, paragraphs=a.paragraphs, lang="en") for a in articles])
+    for q in ["council budget", "roads of town3", "budgets discussed"]:
+        assert loaded.rank(q, 5).hits == fresh.rank(q, 5).hits
