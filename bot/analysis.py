@@ -86,6 +86,7 @@ def _token_re() -> re.Pattern:
 _NOSPACE = _class(_NOSPACE_RANGES)
 TOKEN_RE = _token_re()
 _NOSPACE_RE = re.compile(rf"[{_NOSPACE}]")
+_WORD_CHAR_RE = re.compile(TOKEN_RE.pattern.split("|", 1)[1][3:-2])  # one character of a (spaced) word
 _SEGMENTED = _class(SEGMENTED_RANGES)
 _SEGMENTED_RE = re.compile(rf"[{_SEGMENTED}]+|[^{_SEGMENTED}]+")  # a run cut where segmented scripts start/end
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"), None)
@@ -270,6 +271,34 @@ class Analyzer:
         out: list[Token] = []
         for m in _RAW_WORD_RE.finditer(text):
             out.extend(self._tokens(lowercase(normalize(m.group()), self.lang), m.start(), m.end()))
+        return out
+
+    def find(self, text: str, wanted: set[str] | frozenset[str]) -> list[Token]:
+        """The tokens of `text` whose terms are in `wanted`, in order: `tokens()` filtered, but without
+        walking every word of the text in Python. The distinct words are analyzed (memoized), and only
+        those that give a wanted term are looked for, with `str.find` and a check of the characters on
+        either side; text in scripts without spaces, or whose folding changes its length, takes `tokens`.
+        """
+        words, nospace = self.words(text)
+        ascii_text = self._ascii_shortcut and text.isascii()
+        folded = text.lower() if ascii_text else lowercase(normalize(text), self.lang)
+        if nospace or len(folded) != len(text):
+            return [t for t in self.tokens(text) if t.term in wanted]
+        get = self._cache.get
+        out: list[Token] = []
+        for word in set(words):
+            term = get(word, _MISSING)
+            if term is _MISSING:
+                term = self._term(word)
+            if term is None or term not in wanted:
+                continue
+            at = folded.find(word)
+            while at != -1:
+                end = at + len(word)
+                if not (at and _WORD_CHAR_RE.match(folded, at - 1)) and not _WORD_CHAR_RE.match(folded, end):
+                    out.append(Token(term, at, end))
+                at = folded.find(word, end)
+        out.sort(key=lambda t: t.start)
         return out
 
     def _tokens(self, folded: str, offset: int, word_end: int | None) -> list[Token]:

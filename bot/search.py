@@ -214,16 +214,13 @@ class Engine:
             word = np.array([s for _, s in head])
             top = float(word.max()) or 1.0
             fused = word / top
-            cands = [gram_text(self._analyzer_of(pid), texts[pid]) for pid, _ in head]
+            cands = [gram_text(analyzer, texts[pid]) for pid, _ in head]  # folded as the question is
             grams = self.gram_scorer.scores(gram_text(analyzer, question), cands)
             if grams.max() > 0:
                 fused = fused + GRAM_WEIGHT * grams / grams.max()
             order = np.lexsort((np.arange(len(head)), -fused))  # ties keep the word order
             ranked = [(head[i][0], float(fused[i])) for i in order] + [(p, s / top) for p, s in ranked[RERANK_DEPTH:]]
         return Ranking(terms, ranked[offset : offset + k], len(ranked) > offset + k, texts)
-
-    def _analyzer_of(self, pid: int) -> Analyzer:
-        return analyzer_for(self.articles[self.passages[pid].article].lang, self.settings.analysis)
 
     def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
         """The best `k` passages (after `offset`), each as the window of it a user reads."""
@@ -236,7 +233,7 @@ class Engine:
             p = self.passages[pid]
             a = self.articles[p.article]
             text = ranking.texts.get(pid) or self.passage_text(pid)
-            matched = [t for t in self._analyzer_of(pid).tokens(text) if t.term in wanted]
+            matched = analyzer_for(a.lang, self.settings.analysis).find(text, wanted)
             sentences = sentence_spans(text, lang=a.lang)
             lo, hi = best_window(text, sentences, matched, idf, budget)
             sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)

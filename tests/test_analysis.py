@@ -164,3 +164,18 @@ def test_index_builder_add_text_equals_add_terms():
         a, b = fast.build(), slow.build()
         assert a.vocab == b.vocab
         assert (a.indptr == b.indptr).all() and (a.doc_ids == b.doc_ids).all() and (a.weights == b.weights).all()
+
+
+@pytest.mark.parametrize("lang", ["en", "tr", "de", "ru", "hi", "ar", "zh", "th", None])
+def test_find_gives_the_wanted_tokens_exactly_as_tokens_does(lang):
+    an = Analyzer(lang)
+    texts = TRICKY + [t.upper() for t in TRICKY] + [
+        "Istanbul IŞIK ışık Iğdır istanbul",
+        "the cat, the cats; catalogue cat-like CAT",
+        "हिन्दी भाषा में समाचार हिन्दी",
+        "Москва и Минск: переговоры, Москва.",
+    ]
+    for text in texts:
+        every = an.tokens(text)
+        for wanted in [{t.term for t in every}, {t.term for t in every[::2]}, {"cat", "istanbul", "москв"}, set()]:
+            assert an.find(text, wanted) == [t for t in every if t.term in wanted], (text, wanted)

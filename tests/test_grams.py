@@ -133,7 +133,9 @@ def test_the_statistics_are_saved_with_the_index_and_answers_match(tmp_path):
     from bot.build import build_to
     from bot.search import Engine
 
-    paragraphs = [f"Report {i}: the council of town{i % 7} discussed the budget{'s' * (i % 2)} and roads." for i in range(40)]
+    paragraphs = [
+        f"Report {i}: the council of town{i % 7} discussed the budget{'s' * (i % 2)} and roads." for i in range(40)
+    ]
     articles = [Article(id=f"a{i}", title=f"T{i}", paragraphs=[p], lang="en") for i, p in enumerate(paragraphs)]
     build_to(tmp_path / "idx", articles)
     loaded = Engine.load(tmp_path / "idx")
