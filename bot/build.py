@@ -297,9 +297,12 @@ class Shard:
 
     def run(self, texts: list[str], langs: list[str | None], spans: list[list[tuple[int, int]]]) -> tuple:
         """(languages, term ids, kept terms per passage, this shard's key, the terms new since last time)."""
-        for memo in self._memo.values():
+        for analyzer, memo in self._memo.items():
             if len(memo) > self.MEMO:
                 memo.clear()  # the common words come back within a batch or two
+                cache = getattr(analyzer, "_cache", None)  # the analyzer's own word -> term cache: the same
+                if isinstance(cache, dict) and len(cache) > self.MEMO:  # words, bounded the same way here
+                    cache.clear()
         found: list[str | None] = []
         codes = array.array("i")
         lens = array.array("i")

@@ -104,6 +104,10 @@ def test_build_to_streams_a_generation_equal_to_the_in_memory_build(tmp_path):
         assert [(h.passage, h.text) for h in mapped.ask(q, k=5).hits] == [
             (h.passage, h.text) for h in memory.ask(q, k=5).hits
         ]
+    # what was built alongside (bot.grams' statistics) is saved with the index, as Engine.save does
+    assert set(mapped.extras) == set(memory.extras) and mapped.extras
+    for name, arr in memory.extras.items():
+        np.testing.assert_array_equal(mapped.extras[name], arr)
     # the records were compressed with a dictionary trained on the corpus
     assert mapped.articles.texts.zdict.size > 0 or len(mapped.articles) < 64
     assert [a.title for a in mapped.articles[:5]] == [

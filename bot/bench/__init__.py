@@ -3,10 +3,10 @@
 - Build: `python -m bot index --corpus ...` itself, files to a saved index (load, analysis, indexing,
   saving): its wall time and the peak resident memory of all its processes (sampled every 50 ms).
 - Cold start: `python -m bot ask --json --k 10 QUESTION` itself, process start to printed answer (median).
-- Questions, in a fresh process that opened the index as `ask` does: search only (analysis and the top
-  10, nothing rendered) and end to end (`ask --json --k 10`'s work per question: hits with highlights and
-  best sentences, rendered as the JSON line; no printing), p50 / p95 / p99; the bot's Telegram reply
-  (3 hits as HTML, no network) too.
+- Questions, in a fresh process that opened the index as `ask` does: search only (analysis, the top 10
+  and their re-ranking, nothing rendered) and end to end (`ask --json --k 10`'s work per question: hits
+  with highlights and best sentences, rendered as the JSON line; no printing), p50 / p95 / p99; the bot's
+  Telegram reply (3 hits as HTML, no network) too.
 
 On a synthetic news archive (`--passages N`, see `bot.bench.synthetic`) in two shapes, long articles
 (8-12 passages each) and short ones (one passage each), written as ONE .jsonl file each; next to
@@ -265,8 +265,8 @@ def report(r: dict) -> str:
             f"{ix['articles_mb']:,.0f} MB article texts and metadata)",
             f"  cold start ({cs['command']}): {cs['seconds']:.2f} s, process start to printed answer "
             f"(median of {len(cs['runs'])}; opening the index {cs['open_index_seconds'] * 1000:.0f} ms)",
-            f"  search only (analysis + top 10, no rendering): p50 {q['p50_ms']:.3f} / p95 {q['p95_ms']:.3f} / "
-            f"p99 {q['p99_ms']:.3f} ms, {q['per_second']:,.0f} questions/s",
+            f"  search only (analysis, top 10, re-ranking; no rendering): p50 {q['p50_ms']:.3f} / "
+            f"p95 {q['p95_ms']:.3f} / p99 {q['p99_ms']:.3f} ms, {q['per_second']:,.0f} questions/s",
             f"  end to end, ask --json --k 10 per question (answer, highlights, JSON line; no printing): "
             f"p50 {e['p50_ms']:.3f} / p95 {e['p95_ms']:.3f} / p99 {e['p99_ms']:.3f} ms",
             f"  Telegram reply (3 hits as HTML, no network): p50 {tg['p50_ms']:.3f} / p99 {tg['p99_ms']:.3f} ms",

@@ -1,10 +1,10 @@
 """The phases of a benchmark that run in a fresh Python process each (`python -m bot.bench --phase NAME`),
 so that what one measures (imports, memory, caches) is not disturbed by another.
 
-- `query`: open the persisted index as `ask` does, then time questions: search only (analysis and top 10,
-  no rendering) and end to end (`ask --json --k 10`'s work for one question: the answer with highlights
-  and best sentences, rendered as its JSON line); the bot's Telegram reply (3 hits, HTML) too; and,
-  optionally, the latency of questions while a reload rebuilds the index.
+- `query`: open the persisted index as `ask` does, then time questions: search only (`Engine.rank`:
+  analysis, top 10, re-ranking; no rendering) and end to end (`ask --json --k 10`'s work for one question:
+  the answer with highlights and best sentences, rendered as its JSON line); the bot's Telegram reply
+  (3 hits, HTML) too; and, optionally, the latency of questions while a reload rebuilds the index.
 - `reference`: rank-bm25's BM25Okapi on the same passages and questions (analysed by the same chain).
 """
 
