@@ -9,9 +9,12 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.articles import Article, ArticleError, iter_corpus, load_corpus, parse_bytes
 from bot.loaders import jsonstream, limits
+from bot.loaders.hashset import HashSet, _key
 
 TEXT = "Otters were seen again in the river near the old bridge, {n} of them this spring."
 PAGE = (
@@ -208,3 +211,15 @@ def test_memory_is_bounded_by_one_article_not_by_the_file(tmp_path, monkeypatch,
     assert n == 2000
     # buffers of about 1 MB, one article, and a hash per article: not the file
     assert peak < 4 << 20, f"peak {peak / 2**20:.1f} MB while streaming {len(raw) / 2**20:.1f} MB"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(-(1 << 70), 1 << 70) | st.sampled_from([0, 1, -1, 1 << 63, -(1 << 63)]), max_size=300))
+def test_the_hash_set_behaves_like_a_set(values):
+    hs, ref = HashSet(capacity=2), set()
+    for v in values:
+        key = _key(v)
+        assert hs.add(v) == (key not in ref)
+        ref.add(key)
+        assert v in hs
+    assert len(hs) == len(ref)

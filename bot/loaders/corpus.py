@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from bot.loaders import fields, files, html, jsonfile, jsonl, limits, md, txt
 from bot.loaders.decoding import readable
+from bot.loaders.hashset import HashSet
 from bot.loaders.model import Article, ArticleError, LoadResult, Problem, Skipped
 
 log = logging.getLogger("bot.articles")
@@ -44,8 +45,8 @@ class CorpusStream:
         self.skipped: list[Skipped] = []
 
     def __iter__(self) -> Iterator[Article | Skipped]:
-        seen: set[int] = set()  # hashes of normalised texts and URLs: no text is kept
-        ids: set[int] = set()  # hashes of the ids given out
+        seen = HashSet()  # hashes of normalised texts and URLs: no text is kept
+        ids = HashSet()  # hashes of the ids given out
         for entry in self._entries():
             for item in _read_entry(entry):
                 if isinstance(item, Skipped):
@@ -180,20 +181,21 @@ def _skip(path: str, reason: str) -> Skipped:
     return Skipped(path, reason)
 
 
-def _is_duplicate(article: Article, seen: set[int]) -> bool:
+def _is_duplicate(article: Article, seen: HashSet) -> bool:
     """Whether an earlier article had the same URL or text (kept as 64-bit hashes, not as text)."""
     keys = [hash(("text", " ".join(article.paragraphs).casefold()))]  # paragraphs are clean(): single spaces
     if article.url:
         keys.append(hash(("url", article.url.strip().rstrip("/"))))
     if any(k in seen for k in keys):
         return True
-    seen.update(keys)
+    for k in keys:
+        seen.add(k)
     return False
 
 
-def _unique_id(wanted: str, taken: set[int]) -> str:
+def _unique_id(wanted: str, taken: HashSet) -> str:
     """`wanted`, or `wanted~2`, `wanted~3`, ... when another file already produced that id. Ids are
-    remembered as 64-bit hashes (a million ids as strings would weigh ~100 MB more)."""
+    remembered as 64-bit hashes (a set of a million ids as strings weighs about 100 MB, this about 16-32 MB)."""
     candidate, n = wanted, 1
     while hash(candidate) in taken:
         n += 1
