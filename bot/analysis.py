@@ -98,7 +98,7 @@ _ASCII_FOLD = bytes(
 )
 # Punctuation and spaces of news copy that separate words before and after normalization alike.
 _SEPARATOR_RE = re.compile("[‘’‚‛“”„–—―…«»•·\u00a0\u2009\u202f′″]")  # (re.sub is ~10x str.translate)
-_MISSING = object()
+_MISSING = "\x00"  # a cache sentinel no word can be (typed as a str so look-ups stay `str | None`)
 
 MAX_TERM_CHARS = 64  # longer "words" are junk (base64, URLs); Lucene caps at 255
 
