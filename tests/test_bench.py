@@ -64,7 +64,7 @@ def _bench(tmp_path: Path, *args: str) -> dict:
 
 def _check_figures(c: dict) -> None:
     assert c["build"]["seconds"] > 0 and c["build"]["peak_mb"] >= c["build"]["peak_one_process_mb"] > 0
-    assert c["build"]["command"].startswith("python -m bot index --corpus ")
+    assert c["build"]["command"].startswith("python -m bot index --corpus ") and c["build"]["cpu_seconds"] > 0
     assert c["index"]["bytes"] > 0 and c["cold_start"]["seconds"] > 0 and len(c["cold_start"]["runs"]) == 3
     for key in ("search_only", "end_to_end", "telegram_reply"):
         q = c[key]

@@ -176,6 +176,7 @@ def measure_corpus(corpus: Path, questions: list[str], index_dir: Path, args: ar
             "seconds": round(build.seconds, 2),
             "peak_mb": build.peak_mb,
             "peak_one_process_mb": build.peak_one_mb,
+            "cpu_seconds": build.cpu_seconds,
         },
         "index": {
             "bytes": index_bytes,
@@ -259,8 +260,9 @@ def report(r: dict) -> str:
             f"[{c['name']}] {c['passages']:,} passages in {c['articles']:,} articles ({c['bytes'] / MB:,.0f} MB), "
             f"vocabulary {c['vocabulary']:,} terms, {c['postings']:,} postings, "
             f"languages {', '.join(c['languages'] or [])}",
-            f"  build, files to a saved index ({b['command']}): {b['seconds']:.1f} s, peak resident memory "
-            f"{b['peak_mb']:,.0f} MB (all processes; largest one {b['peak_one_process_mb']:,.0f} MB)",
+            f"  build, files to a saved index ({b['command']}): {b['seconds']:.1f} s "
+            f"({b['cpu_seconds']:.1f} s of CPU), peak resident memory {b['peak_mb']:,.0f} MB "
+            f"(all processes; largest one {b['peak_one_process_mb']:,.0f} MB)",
             f"  index on disk: {ix['mb']:,.0f} MB ({ix['postings_and_vocabulary_mb']:,.0f} MB postings and vocabulary, "
             f"{ix['articles_mb']:,.0f} MB article texts and metadata)",
             f"  cold start ({cs['command']}): {cs['seconds']:.2f} s, process start to printed answer "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -60,6 +61,7 @@ class Run:
     stderr: str
     peak_mb: float  # the largest sum, at one moment, over the command and all its child processes
     peak_one_mb: float  # the largest single process
+    cpu_seconds: float  # user + system time of the command and its children (on a busy machine: its real cost)
 
     def check(self, what: str) -> Run:
         if self.returncode != 0:
@@ -70,6 +72,7 @@ class Run:
 def run_measured(cmd: list[str], env: dict | None = None, interval: float = 0.05) -> Run:
     """Run `cmd`, sampling the resident memory of its process tree every `interval` seconds."""
     peak = [0.0, 0.0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
@@ -89,4 +92,6 @@ def run_measured(cmd: list[str], env: dict | None = None, interval: float = 0.05
         done.set()
         sampler.join()
     seconds = time.perf_counter() - t
-    return Run(seconds, proc.returncode, out, err, round(peak[0], 1), round(peak[1], 1))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(seconds, proc.returncode, out, err, round(peak[0], 1), round(peak[1], 1), round(cpu, 2))
