@@ -65,9 +65,7 @@ def _word_ranges() -> list[tuple[int, int]]:
 
 
 def _class(ranges: list[tuple[int, int]]) -> str:
-    return "".join(
-        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
-    )
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
 
 
 def _token_re() -> re.Pattern:
@@ -93,8 +91,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"), Non
 
 # ASCII bytes: letters and digits kept (upper case folded), everything else a separator.
 _ASCII_FOLD = bytes(
-    (c + 32 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 32
-    for c in range(256)
+    (c + 32 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 32 for c in range(256)
 )
 # Punctuation and spaces of news copy that separate words before and after normalization alike.
 _SEPARATOR_RE = re.compile("[‘’‚‛“”„–—―…«»•·\u00a0\u2009\u202f′″]")  # (re.sub is ~10x str.translate)
@@ -139,6 +136,7 @@ def bigrams(run: str) -> list[str]:
 
 
 # Languages with a Snowball stemmer in PyStemmer, by ISO 639-1 code.
+# fmt: off
 SNOWBALL = {
     "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech", "da": "danish",
     "nl": "dutch", "en": "english", "eo": "esperanto", "et": "estonian", "fi": "finnish",
@@ -148,6 +146,7 @@ SNOWBALL = {
     "ro": "romanian", "ru": "russian", "sr": "serbian", "es": "spanish", "sv": "swedish",
     "ta": "tamil", "tr": "turkish", "yi": "yiddish",
 }
+# fmt: on
 
 
 @cache

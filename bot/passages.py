@@ -61,9 +61,7 @@ def split_article(article: Article, article_no: int, target_chars: int = DEFAULT
     text = article.text
     max_chars = target_chars * 2
     split_above = target_chars * SPLIT_FACTOR
-    pieces = [
-        p for s, e in paragraph_spans(article) for p in _pieces(text, s, e, max_chars, split_above, article.lang)
-    ]
+    pieces = [p for s, e in paragraph_spans(article) for p in _pieces(text, s, e, max_chars, split_above, article.lang)]
     merged: list[tuple[int, int]] = []
     for s, e in pieces:
         if merged and merged[-1][1] - merged[-1][0] < target_chars // 2 and e - merged[-1][0] <= max_chars:

@@ -57,7 +57,7 @@ def position_of(h: Hit) -> tuple[int, int]:
 
 
 def attribution(h: Hit) -> str:
-    """"Title — Author, Outlet, 2019-12-09 · ¶ 3 of 7", as plain text."""
+    """The attribution as plain text: "Title — Author, Outlet, 2019-12-09 · ¶ 3 of 7"."""
     return "".join(source_parts(h.article, position_of(h)))
 
 
@@ -142,8 +142,11 @@ _URL_UNSAFE = {'"': "%22", "<": "%3C", ">": "%3E", " ": "%20"}
 
 
 def _linkable(url: str | None) -> bool:
-    return bool(url) and url.startswith(("http://", "https://")) and len(url) <= _MAX_HREF and not any(
-        c.isspace() and c != " " for c in url
+    return (
+        bool(url)
+        and url.startswith(("http://", "https://"))
+        and len(url) <= _MAX_HREF
+        and not any(c.isspace() and c != " " for c in url)
     )
 
 

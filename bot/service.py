@@ -211,7 +211,9 @@ class Library:
     def open(self, progress: bool = False) -> Engine:
         """Set up the first engine (blocking): the persisted index when fresh, else a build."""
         if self.isolate:
-            fingerprint = store.corpus_fingerprint(self.corpus, exclude=self.index_dir) if self.corpus.exists() else None
+            fingerprint = (
+                store.corpus_fingerprint(self.corpus, exclude=self.index_dir) if self.corpus.exists() else None
+            )
             engine = load_fresh(self.index_dir, self.settings, fingerprint) if fingerprint else None
             if engine is None:
                 engine = self._rebuild_isolated()

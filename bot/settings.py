@@ -69,14 +69,18 @@ class Settings(BaseSettings):
     passage_chars: int = Field(800, ge=100, le=5000, description="Target passage size in characters.")
 
     # -- webhook: set webhook_url to receive updates by webhook instead of long polling -----------
-    webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to; unset = long polling.")
+    webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to; unset = long polling."
+    )
     webhook_secret: SecretStr | None = Field(
         None, description="Secret token Telegram sends with each update (required with a webhook URL; A-Z a-z 0-9 _ -)."
     )
     webhook_listen: str = Field("0.0.0.0", description="Address the webhook server listens on.")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server listens on.")
     webhook_max_body_bytes: int = Field(
-        1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024,
+        1024 * 1024,
+        ge=16 * 1024,
+        le=64 * 1024 * 1024,
         description="Largest update body the webhook reads; larger ones are refused (413) before they are read.",
     )
     webhook_max_connections: int = Field(
@@ -97,12 +101,16 @@ class Settings(BaseSettings):
     user_questions_per_minute: float = Field(20, gt=0, description="Sustained questions per user per minute.")
     user_burst: int = Field(5, ge=1, description="Questions a user may send in a quick burst before 'slow down'.")
     send_retry_seconds: float = Field(
-        60, gt=0, le=3600,
+        60,
+        gt=0,
+        le=3600,
         description="How long a request to Telegram is retried (5xx, connection reset, timeout, 429 after its "
         "retry_after) before the answer is given up for lost (logged with the chat id).",
     )
     api_timeout: float = Field(
-        25, ge=1, le=300,
+        25,
+        ge=1,
+        le=300,
         description="Seconds to wait for a Bot API reply before trying again; far above a slow reply, so an answer "
         "that is merely slow is waited for rather than sent twice.",
     )
@@ -126,7 +134,11 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             text = v.strip()
             try:
-                v = json.loads(text) if text.startswith("[") else [x.strip() for x in re.split(r"[,;\s]+", text) if x.strip()]
+                v = (
+                    json.loads(text)
+                    if text.startswith("[")
+                    else [x.strip() for x in re.split(r"[,;\s]+", text) if x.strip()]
+                )
             except json.JSONDecodeError:
                 raise ValueError("expected numeric Telegram user ids, as 123,456 or [123, 456]") from None
         if not isinstance(v, list):

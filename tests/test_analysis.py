@@ -169,7 +169,9 @@ def test_index_builder_add_text_equals_add_terms():
 @pytest.mark.parametrize("lang", ["en", "tr", "de", "ru", "hi", "ar", "zh", "th", None])
 def test_find_gives_the_wanted_tokens_exactly_as_tokens_does(lang):
     an = Analyzer(lang)
-    texts = TRICKY + [t.upper() for t in TRICKY] + [
+    texts = [
+        *TRICKY,
+        *(t.upper() for t in TRICKY),
         "Istanbul IŞIK ışık Iğdır istanbul",
         "the cat, the cats; catalogue cat-like CAT",
         "हिन्दी भाषा में समाचार हिन्दी",

@@ -37,7 +37,8 @@ def test_synthetic_corpus_is_deterministic_and_one_passage_per_paragraph():
 
 def test_vocabulary_keeps_growing_with_the_corpus():
     def distinct(n):
-        return len({w.lower() for chunk in SyntheticCorpus(n).articles() for x in chunk for p in x["paragraphs"] for w in p.split()})
+        paragraphs = (p for chunk in SyntheticCorpus(n).articles() for x in chunk for p in x["paragraphs"])
+        return len({w.lower() for p in paragraphs for w in p.split()})
 
     small, large = distinct(500), distinct(4000)
     assert large > 3 * small

@@ -56,10 +56,30 @@ def test_paging_continues_where_the_first_page_ended(engine):
 
 def test_multilingual_corpus_routes_questions_by_language(tmp_path):
     docs = [
-        {"id": "ru", "title": "Посол", "lang": "ru", "text": "Посол Беларуси в России Владимир Семашко заявил о компенсации налоговых потерь."},
-        {"id": "uk", "title": "Посол", "lang": "uk", "text": "Посол Білорусі в Росії Володимир Семашко заявив про компенсацію податкових втрат."},
-        {"id": "be", "title": "Пасол", "lang": "be", "text": "Пасол Беларусі ў Расіі Уладзімір Сямашка заявіў пра кампенсацыю падатковых страт."},
-        {"id": "en", "title": "Ambassador", "lang": "en", "text": "The Belarusian ambassador to Russia spoke about tax losses."},
+        {
+            "id": "ru",
+            "title": "Посол",
+            "lang": "ru",
+            "text": "Посол Беларуси в России Владимир Семашко заявил о компенсации налоговых потерь.",
+        },
+        {
+            "id": "uk",
+            "title": "Посол",
+            "lang": "uk",
+            "text": "Посол Білорусі в Росії Володимир Семашко заявив про компенсацію податкових втрат.",
+        },
+        {
+            "id": "be",
+            "title": "Пасол",
+            "lang": "be",
+            "text": "Пасол Беларусі ў Расіі Уладзімір Сямашка заявіў пра кампенсацыю падатковых страт.",
+        },
+        {
+            "id": "en",
+            "title": "Ambassador",
+            "lang": "en",
+            "text": "The Belarusian ambassador to Russia spoke about tax losses.",
+        },
         {"id": "zh", "title": "大使", "lang": "zh", "text": "白俄罗斯驻俄罗斯大使谈到了税收损失的补偿问题。"},
     ]
     (tmp_path / "a.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
@@ -99,8 +119,10 @@ def test_four_grams_lift_the_passage_that_words_alone_miss():
 
 def test_paging_continues_past_the_reranked_head():
     topics = ["river", "bridge", "river bridge", "bridge toll", "river boat", "old bridge over the river"]
-    paragraphs = [f"Story {i}: the {topics[i % len(topics)]} of town {i} was in the news {'again ' * (i % 4)}."
-                  for i in range(3 * RERANK_DEPTH)]
+    paragraphs = [
+        f"Story {i}: the {topics[i % len(topics)]} of town {i} was in the news {'again ' * (i % 4)}."
+        for i in range(3 * RERANK_DEPTH)
+    ]
     engine = Engine.build(one_paragraph_articles("en", paragraphs))
     whole = engine.ask("river bridge news", k=2 * RERANK_DEPTH)
     pages = [engine.ask("river bridge news", k=4, offset=o) for o in range(0, 2 * RERANK_DEPTH, 4)]

@@ -180,7 +180,8 @@ def test_pruned_top_is_exact(monkeypatch, variant, champions, seed_all):
     for cost in (index_mod._DENSE_COST, 0.0, 1e12):  # the natural choice, always dense, always lookups
         monkeypatch.setattr(index_mod, "_DENSE_COST", cost)
         for _ in range(60):
-            query = rng.choices(words[: rng.choice([8, 60, 400])], k=rng.randint(1, 6)) + (["zz"] if rng.random() < 0.2 else [])
+            query = rng.choices(words[: rng.choice([8, 60, 400])], k=rng.randint(1, 6))
+            query += ["zz"] if rng.random() < 0.2 else []  # an unknown word
             k, offset = rng.choice([1, 3, 10, 25]), rng.choice([0, 0, 5])
             assert idx.top(query, k, offset) == brute_top(idx, query, k, offset), (query, k, offset)
 
@@ -382,7 +383,10 @@ def test_a_killed_writer_leaves_the_previous_index(small_corpus):
 
 
 def engine_of(n: int) -> Engine:
-    arts = [Article(id=f"a{i}", title=f"T{i}", paragraphs=[f"Story {i} about ravens and owls number{i}."], lang="en") for i in range(n)]
+    arts = [
+        Article(id=f"a{i}", title=f"T{i}", paragraphs=[f"Story {i} about ravens and owls number{i}."], lang="en")
+        for i in range(n)
+    ]
     return Engine.build(arts)
 
 
@@ -443,7 +447,9 @@ def test_library_coalesces_concurrent_reloads(monkeypatch, tmp_path):
 def test_library_keeps_the_old_engine_on_failure_or_empty_result(monkeypatch, tmp_path):
     old = engine_of(2)
     empty = Engine.build([])
-    builds = SlowBuilds([EmptyCorpus("no article could be loaded from x (a.txt: bad)"), RuntimeError("disk on fire"), empty])
+    builds = SlowBuilds(
+        [EmptyCorpus("no article could be loaded from x (a.txt: bad)"), RuntimeError("disk on fire"), empty]
+    )
     builds.go.set()
     monkeypatch.setattr("bot.service.open_engine", builds)
     lib = Library(tmp_path, isolate=False, engine=old)
