@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import os
 import sys
-from typing import TextIO
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import TextIO, TypeGuard
 
 from bot.articles import Article
 from bot.search import Answer, Hit
@@ -141,9 +143,9 @@ def _clip(text: str, n: int) -> str:
 _URL_UNSAFE = {'"': "%22", "<": "%3C", ">": "%3E", " ": "%20"}
 
 
-def _linkable(url: str | None) -> bool:
+def _linkable(url: str | None) -> TypeGuard[str]:
     return (
-        bool(url)
+        url is not None
         and url.startswith(("http://", "https://"))
         and len(url) <= _MAX_HREF
         and not any(c.isspace() and c != " " for c in url)
@@ -160,7 +162,7 @@ def html_link(text: str, url: str | None) -> str:
 
 def html_styled(
     text: str,
-    bold: list[tuple[int, int]] = (),
+    bold: Sequence[tuple[int, int]] = (),
     italic: tuple[int, int] | None = None,
     start: int = 0,
     end: int | None = None,
@@ -189,7 +191,7 @@ def html_styled(
     cuts = sorted(points)
     out: list[str] = []
     in_i = in_b = False
-    for a, b in zip(cuts, cuts[1:]):
+    for a, b in pairwise(cuts):
         want_i = italic is not None and italic[0] <= a and b <= italic[1]
         want_b = any(s <= a and b <= e for s, e in spans)
         if want_i != in_i:
@@ -247,9 +249,8 @@ def _window(text: str, focus: tuple[int, int], size: int) -> tuple[int, int]:
 def _passage_html(h: Hit, ws: int = 0, we: int | None = None) -> str:
     text = h.text
     we = len(text) if we is None else we
-    sentence = h.sentence
-    if sentence[0] <= 0 and sentence[1] >= len(text.rstrip()):
-        sentence = None  # the passage is one sentence: marking it all says nothing
+    one_sentence = h.sentence[0] <= 0 and h.sentence[1] >= len(text.rstrip())
+    sentence = None if one_sentence else h.sentence  # marking the whole passage would say nothing
     body = html_styled(text, h.highlights, sentence, ws, we).strip()
     return (_ELLIPSIS if ws > 0 else "") + body + (_ELLIPSIS if we < len(text) else "")
 
@@ -418,7 +419,7 @@ def html_article(a: Article, limit: int = TELEGRAM_LIMIT, max_messages: int = 20
         last = messages[max_messages - 1]
         if tg_len(last) + 2 + tg_len(rest) > limit:
             last = escape(_ELLIPSIS)
-        messages = messages[: max_messages - 1] + [last + "\n\n" + rest]
+        messages = [*messages[: max_messages - 1], last + "\n\n" + rest]
     return messages
 
 
@@ -465,7 +466,7 @@ def html_reload_summary(
     before: tuple[int, int],
     after: tuple[int, int] | None,
     seconds: float,
-    skipped: list[tuple[str, str]] = (),
+    skipped: Sequence[tuple[str, str]] = (),
     error: str | None = None,
     coalesced: bool = False,
 ) -> str:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from bot import store
 from bot.build import BuildError, EmptyCorpus, build_parts, build_to, corpus_items
-from bot.search import Engine, SearchSettings
+from bot.search import Engine
+from bot.search_settings import SearchSettings
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class Library:
             fingerprint = (
                 store.corpus_fingerprint(self.corpus, exclude=self.index_dir) if self.corpus.exists() else None
             )
-            engine = load_fresh(self.index_dir, self.settings, fingerprint) if fingerprint else None
+            engine = load_fresh(self._isolated_dir(), self.settings, fingerprint) if fingerprint else None
             if engine is None:
                 engine = self._rebuild_isolated()
         else:  # loads a fresh persisted index itself, else builds (and persists, with an index_dir)
@@ -281,7 +282,8 @@ class Library:
     def reloading(self) -> bool:
         return self._running is not None
 
-    def _worker(self, run: concurrent.futures.Future) -> None:
+    def _worker(self, first: concurrent.futures.Future) -> None:
+        run: concurrent.futures.Future | None = first
         while run is not None:
             try:
                 summary = self._reload_once()
@@ -333,10 +335,11 @@ class Library:
         """Build and persist in a child process; then map the new index in here."""
         import multiprocessing
 
+        index_dir = str(self._isolated_dir())
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
             try:
-                result = pool.submit(_build_and_save, str(self.corpus), self.settings, str(self.index_dir)).result()
+                result = pool.submit(_build_and_save, str(self.corpus), self.settings, index_dir).result()
             except concurrent.futures.process.BrokenProcessPool as e:
                 raise _BuildFailed(f"the build process died ({e}); out of memory?") from None
         if result.get("error"):
@@ -344,7 +347,13 @@ class Library:
         try:
             return load_generation(Path(result["generation"]))
         except (FileNotFoundError, store.StoreError):  # replaced meanwhile by another writer
-            return Engine.load(self.index_dir)
+            return Engine.load(self._isolated_dir())
+
+    def _isolated_dir(self) -> Path:
+        """The folder an isolated library's child process builds into (__init__ makes sure there is one)."""
+        if self.index_dir is None:
+            raise RuntimeError("isolate needs an index_dir")
+        return self.index_dir
 
 
 class _BuildFailed(Exception):

@@ -18,7 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from bot.search import SearchSettings
+    from bot.search_settings import SearchSettings
 
 ENV_PREFIX = "BOT_"
 # The sample article shipped inside the package (read-only in site-packages): the corpus of last resort,
@@ -219,7 +219,7 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
-    def _webhook_needs_secret(self) -> "Settings":
+    def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError(
                 "BOT_WEBHOOK_SECRET is required when BOT_WEBHOOK_URL is set "
@@ -246,10 +246,10 @@ class Settings(BaseSettings):
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return cache / "corpus-bot" / f"{resolved.name or 'corpus'}-{digest}"
 
-    def search_settings(self) -> "SearchSettings":
+    def search_settings(self) -> SearchSettings:
         """The search settings these settings imply (the CLI and the bot must agree, or each would
         rebuild the other's persisted index)."""
-        from bot.search import SearchSettings
+        from bot.search_settings import SearchSettings
 
         return SearchSettings(passage_chars=self.passage_chars)
 

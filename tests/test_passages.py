@@ -1,5 +1,7 @@
 """Passages: paragraph- and sentence-aware, never cutting a sentence, with exact spans."""
 
+from itertools import pairwise
+
 from bot.articles import Article
 from bot.passages import sentence_spans, split_article
 
@@ -25,7 +27,7 @@ def test_short_paragraphs_merge_and_long_ones_split_at_sentences():
     short = ["One short line.", "Another short line.", "A third."]
     sentence = "This sentence is about forty-eight chars long. "
     long = (sentence * 60).strip()  # ~2,800 characters
-    a = article(short + [long])
+    a = article([*short, long])
     ps = split_article(a, 0, target_chars=400)
     text = a.text
     # the three short paragraphs merged into the first passage
@@ -51,7 +53,7 @@ def test_spans_cover_the_text_in_order():
     a = article([p.strip() for p in paras])
     ps = split_article(a, 3, target_chars=300)
     assert all(p.article == 3 for p in ps)
-    for prev, cur in zip(ps, ps[1:]):
+    for prev, cur in pairwise(ps):
         assert prev.end <= cur.start
         assert a.text[prev.end : cur.start].strip() == ""
     covered = "".join(a.text[p.start : p.end] for p in ps)

@@ -471,8 +471,8 @@ def test_library_async_reload(monkeypatch, tmp_path):
     lib = Library(tmp_path, isolate=False, engine=old)
 
     async def main():
-        a, b = await asyncio.gather(lib.reload(), asyncio.sleep(0))
-        return a
+        summary, _ = await asyncio.gather(lib.reload(), asyncio.sleep(0))
+        return summary
 
     s = asyncio.run(main())
     assert s.ok and lib.engine is new
