@@ -15,7 +15,6 @@ that matched. `Analyzer.terms()` is the fast path used for indexing; `Analyzer.t
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -24,44 +23,9 @@ import Stemmer
 
 from bot.segment import SEGMENTED_RANGES, is_segmented, word_spans
 from bot.stopwords import stop_words_for
+from bot.wordchars import NOSPACE_RANGES, word_ranges
 
 # --- the tokenizer's character classes -------------------------------------------------------
-
-# Scripts written without spaces between words: a run of them is split into words (`_nospace_terms`).
-_NOSPACE_RANGES = [
-    (0x0E00, 0x0E7F),  # Thai
-    (0x0E80, 0x0EFF),  # Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1780, 0x17FF),  # Khmer
-    (0x3040, 0x309F),  # Hiragana
-    (0x30A0, 0x30FF),  # Katakana
-    (0x31F0, 0x31FF),  # Katakana phonetic extensions
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0xFF66, 0xFF9F),  # half-width katakana
-    (0x20000, 0x2FA1F),  # CJK extensions B-F, compatibility supplement
-]
-
-
-def _word_ranges() -> list[tuple[int, int]]:
-    """Code point ranges of letters, digits and combining marks (Python's \\w lacks the marks),
-    less the scripts written without spaces."""
-    nospace = [False] * (sys.maxunicode + 1)
-    for lo, hi in _NOSPACE_RANGES:
-        nospace[lo : hi + 1] = [True] * (hi - lo + 1)
-    ranges: list[tuple[int, int]] = []
-    start = None
-    for cp in range(sys.maxunicode + 1):
-        ok = not nospace[cp] and unicodedata.category(chr(cp))[0] in "LMN"
-        if ok and start is None:
-            start = cp
-        elif not ok and start is not None:
-            ranges.append((start, cp - 1))
-            start = None
-    if start is not None:
-        ranges.append((start, sys.maxunicode))
-    return ranges
 
 
 def _class(ranges: list[tuple[int, int]]) -> str:
@@ -75,13 +39,13 @@ def _token_re() -> re.Pattern:
     class that also holds astral ranges is a linear list of ~750 ranges, several times slower. The
     astral part is tried only for astral characters.
     """
-    words = _word_ranges()
+    words = word_ranges()
     bmp = [(lo, min(hi, 0xFFFF)) for lo, hi in words if lo <= 0xFFFF]
     astral = [(max(lo, 0x10000), hi) for lo, hi in words if hi > 0xFFFF]
     return re.compile(rf"[{_NOSPACE}]+|(?:[{_class(bmp)}]|(?=[^\x00-\uffff])[{_class(astral)}])+")
 
 
-_NOSPACE = _class(_NOSPACE_RANGES)
+_NOSPACE = _class(NOSPACE_RANGES)
 TOKEN_RE = _token_re()
 _NOSPACE_RE = re.compile(rf"[{_NOSPACE}]")
 _WORD_CHAR_RE = re.compile(TOKEN_RE.pattern.split("|", 1)[1][3:-2])  # one character of a (spaced) word
