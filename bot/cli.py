@@ -3,34 +3,33 @@
 Every option is checked by the parser (bot.argtypes): a bad value is a usage error, exit status 2.
 Every failure a user can cause prints one line, `error: ...`; `-v` (before or after the command) logs
 more and shows the traceback of an unexpected error.
+
+The core (analysis, index, settings, Telegram) is imported by the command that needs it, not here, so
+that `--version`, `--help` and usage errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, NoReturn
 
 from bot import __version__
 from bot.argtypes import cutoffs, existing_path, int_range, readable_file, squad_file
-from bot.articles import ArticleError
-from bot.render import answer_json, render_console
-from bot.service import EmptyCorpus
-from bot.settings import SettingsError, describe_error
+
+if TYPE_CHECKING:
+    from bot.search import Engine
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATEFMT = "%Y-%m-%d %H:%M:%S"
 MAX_K = 1000  # passages per answer the CLI will print
 
 
-def _open_engine(args, progress: bool = False, rebuild: bool = False):
+def _open_engine(args: argparse.Namespace, progress: bool = False, rebuild: bool = False) -> Engine:
     """The engine of --corpus (else BOT_CORPUS_DIR, else ./corpus, else the bundled sample), from its
     persisted index when fresh."""
     from bot.service import open_engine
@@ -47,14 +46,16 @@ def _open_engine(args, progress: bool = False, rebuild: bool = False):
     )
 
 
-def _corpus_of(args) -> Path:
+def _corpus_of(args: argparse.Namespace) -> Path:
     from bot.settings import load_settings
 
     return Path(args.corpus) if getattr(args, "corpus", None) else load_settings().corpus_dir
 
 
-def cmd_ask(args) -> int:
+def cmd_ask(args: argparse.Namespace) -> int:
     """One question, or a file of them: with --json, exactly one output line per input line."""
+    from bot.render import answer_json, render_console
+
     if args.queries:
         try:
             questions = read_questions(args.queries)
@@ -111,7 +112,7 @@ def _one_line(obj: dict) -> str:
     return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def cmd_chat(args) -> int:
+def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import run_chat
     from bot.settings import is_sample_corpus
 
@@ -119,7 +120,7 @@ def cmd_chat(args) -> int:
     return run_chat(engine, k=args.k, sample=is_sample_corpus(_corpus_of(args)))
 
 
-def cmd_index(args) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     engine = _open_engine(args, progress=True, rebuild=True)
     s = engine.stats()
@@ -132,7 +133,7 @@ def cmd_index(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import evaluate
     from bot.search import SearchSettings
 
@@ -151,7 +152,7 @@ NO_TOKEN = (
 )
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     """Serve Telegram until SIGINT/SIGTERM; SIGHUP reloads the corpus."""
     from bot.settings import load_settings
 
@@ -164,7 +165,7 @@ def cmd_run(args) -> int:
     return run(settings, verbose=args.verbose)
 
 
-def cmd_health(args) -> int:
+def cmd_health(args: argparse.Namespace) -> int:
     """Exit 0 when the running bot's heartbeat is fresh (what Docker's HEALTHCHECK asks), else 1."""
     from bot.health import check
     from bot.settings import load_settings
@@ -178,7 +179,7 @@ def cmd_health(args) -> int:
     return 0 if ok else 1
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
     """Speed at news-archive scale on a synthetic corpus (see bot/bench.py and docs/benchmark.md)."""
     from bot.bench import cmd_bench as bench
 
@@ -273,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import logging
+
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=LOG_FORMAT, datefmt=LOG_DATEFMT)
     try:
         if not args.command:
@@ -284,29 +287,43 @@ def main(argv: list[str] | None = None) -> int:
                 print(NO_TOKEN)
                 args = parser.parse_args(["chat"] + (["-v"] if args.verbose else []))
         return args.func(args)
-    except SettingsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (EmptyCorpus, ArticleError) as e:  # the user's files: what is wrong with them
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except ValidationError as e:  # Settings() built directly: the same one line
-        print(f"error: {describe_error(e)}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
-        _silence_stdout()
-        return 141
-    except OSError as e:  # a file that cannot be read or written
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # a bug: one line, the traceback with -v
-        if args.verbose:
+    except Exception as e:
+        status = _expected_failure(e)
+        if status is not None:
+            return status
+        if args.verbose:  # a bug: the traceback with -v, else one line
             raise
         print(f"error: unexpected {type(e).__name__}: {e} (run with -v to see the traceback)", file=sys.stderr)
         return 1
+
+
+def _expected_failure(e: Exception) -> int | None:
+    """A failure a user can cause, reported in one line: its exit status. None for anything else (a bug)."""
+    from pydantic import ValidationError
+
+    from bot.articles import ArticleError
+    from bot.service import EmptyCorpus
+    from bot.settings import SettingsError, describe_error
+
+    if isinstance(e, SettingsError):
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if isinstance(e, EmptyCorpus | ArticleError):  # the user's files: what is wrong with them
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if isinstance(e, ValidationError):  # Settings() built directly: the same one line
+        print(f"error: {describe_error(e)}", file=sys.stderr)
+        return 2
+    if isinstance(e, BrokenPipeError):  # `... | head`: the reader left; say nothing more
+        _silence_stdout()
+        return 141
+    if isinstance(e, OSError):  # a file that cannot be read or written
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    return None
 
 
 def _silence_stdout() -> None:
