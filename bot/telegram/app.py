@@ -24,7 +24,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot.health import Heartbeat
 from bot.settings import Settings
@@ -32,6 +31,7 @@ from bot.telegram import admin
 from bot.telegram import handlers as h
 from bot.telegram.corpus import CorpusLibrary, open_library
 from bot.telegram.guard import Metrics, install_redaction, redact
+from bot.telegram.http import AiohttpRequest
 from bot.telegram.sending import RetryingRateLimiter
 from bot.telegram.shared import Backends, Service, UpdateIntake, choose_backends
 from bot.telegram.state import BotState, state_of_app
@@ -72,11 +72,11 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
         token,
         base_url=f"{settings.api_url}/bot",
         base_file_url=f"{settings.api_url}/file/bot",
-        request=HTTPXRequest(
+        request=AiohttpRequest(
             connection_pool_size=256, read_timeout=timeout, write_timeout=timeout, connect_timeout=10,
             pool_timeout=timeout, media_write_timeout=max(timeout, 60),
         ),
-        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=timeout, connect_timeout=10),
+        get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=timeout, connect_timeout=10),
         defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
         rate_limiter=RetryingRateLimiter(backends.send_budget, settings.send_retry_seconds),
     )
