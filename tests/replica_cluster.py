@@ -5,7 +5,9 @@ listens on 127.0.0.1 only.
 
 - `Forwarder`: the load balancer Telegram's single webhook URL points at. POST /hook goes to the next
   replica in turn (a replica that refuses the connection is skipped, as nginx's proxy_next_upstream
-  does); POST /direct/<i>/hook goes to replica i (tests aim at one replica with it).
+  does); POST /direct/<i>/hook goes to replica i (tests aim at one replica with it). It serves from a
+  thread of the tests, or as a process of its own (`ForwarderProcess`, `python -m tests.replica_cluster
+  PORT REPLICA_PORT...`) for the benchmark.
 - `Replica`: one bot process; its stderr is collected (`log`), `kill()` is SIGKILL.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -72,27 +75,33 @@ class Forwarder:
                 continue  # that replica is down: the next one
         return web.Response(status=502, text="no replica answered")
 
-    @staticmethod
-    async def _new_session() -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    async def open(self) -> None:
+        """Listen (on the running loop)."""
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        app.router.add_post("/direct/{i}/hook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def start(self) -> Forwarder:
+        """Serve from a thread of this process (the tests)."""
         ready = threading.Event()
 
         def run() -> None:
             loop = self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
-            app = web.Application()
-            app.router.add_post("/hook", self._handle)
-            app.router.add_post("/direct/{i}/hook", self._handle)
-            self._runner = web.AppRunner(app)
-            loop.run_until_complete(self._runner.setup())
-            loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-            self._session = loop.run_until_complete(self._new_session())
+            loop.run_until_complete(self.open())
             ready.set()
             loop.run_forever()
-            loop.run_until_complete(self._session.close())
-            loop.run_until_complete(self._runner.cleanup())
+            loop.run_until_complete(self.close())
             loop.close()
 
         self._thread = threading.Thread(target=run, name="forwarder", daemon=True)
@@ -105,6 +114,61 @@ class Forwarder:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+class ForwarderProcess:
+    """The forwarder in a process of its own (the benchmark: its CPU is not the harness's or the bot's)."""
+
+    def __init__(self, ports: list[int]):
+        self.ports = ports
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 10) -> ForwarderProcess:
+        args = [sys.executable, "-m", "tests.replica_cluster", str(self.port), *map(str, self.ports)]
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not _listening(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the forwarder did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def serve_forwarder(port: int, ports: list[int]) -> None:
+    """`python -m tests.replica_cluster PORT REPLICA_PORT...`: forward until SIGTERM or SIGINT."""
+    forwarder = Forwarder(ports)
+    forwarder.port = port
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await forwarder.open()
+        await stop.wait()
+        await forwarder.close()
+
+    asyncio.run(main())
 
 
 class Replica:
@@ -176,3 +240,7 @@ def replica_env(api_url: str, token: str, corpus: Path, index_dir: Path, redis_u
     )  # fmt: skip
     env.update(extra)
     return env
+
+
+if __name__ == "__main__":
+    serve_forwarder(int(sys.argv[1]), [int(p) for p in sys.argv[2:]])
