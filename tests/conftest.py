@@ -78,6 +78,15 @@ def prebuilt_corpus(tmp_path_factory) -> tuple[Path, Path]:
     return corpus, index
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the session's tests (each uses keys of its own namespace)."""
+    from tests.redisserver import RedisServer
+
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
 @pytest.fixture
 async def fake_api():
     from tests.fakebotapi import FakeBotAPI

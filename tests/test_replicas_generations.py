@@ -15,15 +15,8 @@ from bot.replicas.generations import ReplicatedLibrary, digest_of
 from bot.replicas.link import RedisLink
 from bot.search import SearchSettings
 from bot.service import Library
-from tests.redisserver import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 def _replicas(corpus: Path, index_dirs: list[Path]) -> list[ReplicatedLibrary]:

@@ -12,14 +12,8 @@ import pytest
 from bot.replicas.keys import RedisAnswerKeys, answer_key
 from bot.replicas.limits import RedisUserLimiter, SharedThrottle
 from bot.replicas.link import RedisLink, Unavailable
-from bot.replicas.stream import StreamConsumer, UpdateStream, order_key
+from bot.replicas.stream import MAX_DELIVERIES, StreamConsumer, UpdateStream
 from tests.redisserver import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 @pytest.fixture
@@ -113,15 +107,6 @@ async def test_group_budget_is_per_group(redis_server):
     await throttle.acquire(-200, group=True)
     assert time.monotonic() - t1 < 0.1
     await lk.close()
-
-
-def test_order_key_follows_the_chat():
-    assert order_key({"update_id": 1, "message": {"chat": {"id": 5}}}) == "c5"
-    assert order_key({"update_id": 1, "callback_query": {"from": {"id": 7}, "message": {"chat": {"id": -9}}}}) == "c-9"
-    assert order_key({"update_id": 1, "callback_query": {"from": {"id": 7}, "inline_message_id": "x"}}) == "u7"
-    assert order_key({"update_id": 1, "inline_query": {"from": {"id": 8}}}) == "u8"
-    assert order_key({"update_id": 1, "poll": {"id": "p"}}) == ""
-    assert order_key({"update_id": 1, "message": "odd"}) == ""
 
 
 def _message(update_id: int, chat: int, text: str) -> dict:
@@ -236,5 +221,122 @@ async def test_redis_down_falls_back_to_local_state_and_recovers(tmp_path, caplo
     ups = [r for r in caplog.records if "reachable again" in r.getMessage()]
     assert len(downs) == 1 and len(ups) == 1  # logged once each way
     assert await keys.get(key_before) == "asked before the crash"  # the AOF kept it
+    other = RedisLink(server.url, "down")  # another replica: the key made during the outage was shared on recovery
+    deadline = time.monotonic() + 5
+    while await RedisAnswerKeys(other).get(key_during) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert await RedisAnswerKeys(other).get(key_during) == "asked while Redis is down"
+    await other.close()
     await lk.close()
     server.stop()
+
+
+async def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_busy_chat_does_not_take_every_slot(redis_server):
+    """A chat whose first update is stuck keeps its later ones waiting, not the other chats' updates."""
+    lk = RedisLink(redis_server.url, "busy")
+    stream = UpdateStream(lk)
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(update: dict) -> None:
+        if update["update_id"] == 1:
+            await release.wait()  # e.g. a send retrying for a minute
+        handled.append(update["update_id"])
+
+    consumer = StreamConsumer(UpdateStream(lk), "busy", handle, max_inflight=2, block=0.1)
+    for i in range(1, 7):
+        await stream.add(_message(i, 42, "q"))  # six updates of one chat...
+    for i in range(7, 10):
+        await stream.add(_message(i, 1000 + i, "q"))  # ...then three other chats
+    await consumer.start()
+    await wait_until(lambda: sorted(handled) == [7, 8, 9], 5, "the other chats' answers")
+    release.set()
+    await wait_until(lambda: len(handled) == 9, 5, "the busy chat's answers")
+    assert [u for u in handled if u <= 6] == [1, 2, 3, 4, 5, 6]
+    await consumer.stop()
+    await lk.close()
+
+
+async def test_an_update_waits_for_its_predecessor_taken_over_from_a_dead_replica(redis_server):
+    lk = RedisLink(redis_server.url, "takeover")
+    stream = UpdateStream(lk)
+    await stream.ensure_group()
+    await stream.add(_message(1, 42, "first"))
+    await lk.client.xreadgroup(stream.GROUP, "dead", {stream.key: ">"}, count=1)  # read, then the replica died
+    await stream.add(_message(2, 42, "second"))
+    handled: list[int] = []
+
+    async def handle(update: dict) -> None:
+        handled.append(update["update_id"])
+
+    alive = StreamConsumer(UpdateStream(lk), "alive", handle, block=0.1, claim_idle=0.6)
+    await alive.start()
+    await wait_until(lambda: len(handled) == 2, 5, "both answers")
+    assert handled == [1, 2]  # the second waited for the first's takeover, however long that took
+    await alive.stop()
+    await lk.close()
+
+
+async def test_a_dropped_predecessor_does_not_hold_up_its_chat(redis_server):
+    lk = RedisLink(redis_server.url, "dropped")
+    stream = UpdateStream(lk)
+    await stream.ensure_group()
+    await stream.add(_message(1, 42, "crashes every replica"))
+    entries = await lk.client.xreadgroup(stream.GROUP, "dead", {stream.key: ">"}, count=1)
+    poison = entries[0][1][0][0]
+    await lk.client.set(lk.key("claims", poison.decode()), MAX_DELIVERIES)  # claimed (and crashed) enough
+    await stream.add(_message(2, 42, "next"))
+    handled: list[int] = []
+
+    async def handle(update: dict) -> None:
+        handled.append(update["update_id"])
+
+    alive = StreamConsumer(UpdateStream(lk), "alive", handle, block=0.1, claim_idle=0.3)
+    t0 = time.monotonic()
+    await alive.start()
+    await wait_until(lambda: handled == [2], 5, "the next update")
+    assert time.monotonic() - t0 < 3
+    await alive.stop()
+    assert await lk.client.xlen(stream.key) == 0
+    await lk.close()
+
+
+async def test_stopping_hands_unfinished_updates_back_unacknowledged(redis_server):
+    lk = RedisLink(redis_server.url, "handback")
+    stream = UpdateStream(lk)
+    handled: list[str] = []
+
+    async def stuck(update: dict) -> None:
+        if update["update_id"] == 1:
+            await asyncio.sleep(3600)  # a send retrying past the drain
+        await asyncio.sleep(0.1)
+        handled.append(f"a{update['update_id']}")
+
+    a = StreamConsumer(UpdateStream(lk), "a", stuck, block=0.1, claim_idle=30)
+    await a.start()
+    await stream.add(_message(1, 41, "stuck"))
+    await stream.add(_message(2, 42, "quick"))
+    await wait_until(lambda: len(a._inflight) == 2, 5, "both read")
+    t0 = time.monotonic()
+    assert await a.stop(grace=0.5) == 1
+    assert time.monotonic() - t0 < 2  # bounded by the grace, not by the stuck send
+    assert handled == ["a2"]  # the one that finished within the grace was answered and acknowledged
+    pending = await lk.client.xpending_range(stream.key, stream.GROUP, "-", "+", 10)
+    assert len(pending) == 1 and pending[0]["consumer"] == b"a"  # the other is still there, unacknowledged
+
+    async def answer(update: dict) -> None:
+        handled.append(f"b{update['update_id']}")
+
+    b = StreamConsumer(UpdateStream(lk), "b", answer, block=0.1, claim_idle=30)  # idle long before claiming...
+    await b.start()
+    await wait_until(lambda: "b1" in handled, 3, "the takeover")  # ...yet the handed-back one comes at once
+    await b.stop()
+    assert await lk.client.xlen(stream.key) == 0
+    await lk.close()

@@ -2,7 +2,8 @@
 
 A key is the question's 6-byte BLAKE2s digest in hex, as the single-process bot makes it, so callback
 data keeps its format. Each key is stored in Redis with a TTL (refreshed when the button is used) and in a
-small local LRU, which answers while Redis is down and for keys made during such a spell.
+small local LRU, which answers while Redis is down; keys made during such a spell are stored in Redis as
+soon as it is back, so their buttons work on every replica again.
 """
 
 from __future__ import annotations
@@ -49,15 +50,32 @@ class RedisAnswerKeys:
         self.link = link
         self.ttl = int(ttl_seconds)
         self.local = local or LocalKeys()
+        self._unshared: OrderedDict[str, str] = OrderedDict()  # made while Redis was down
+        link.on_up.append(self.share_pending)
 
     async def put(self, question: str) -> str:
         key = answer_key(question)
         self.local.put(key, question)
         try:
-            await self.link.run(lambda r: r.set(self.link.key("q", key), question.encode("utf-8"), ex=self.ttl))
-        except Unavailable:
-            pass  # the local copy answers on this replica meanwhile
+            await self._store(key, question)
+        except Unavailable:  # the local copy answers on this replica meanwhile; shared once Redis is back
+            self._unshared[key] = question
+            while len(self._unshared) > self.local.capacity:
+                self._unshared.popitem(last=False)
         return key
+
+    async def share_pending(self) -> None:
+        """Store the keys made while Redis was down, so every replica answers their buttons."""
+        while self._unshared:
+            key, question = next(iter(self._unshared.items()))
+            try:
+                await self._store(key, question)
+            except Unavailable:
+                return  # down again: the next recovery tries again
+            self._unshared.pop(key, None)
+
+    async def _store(self, key: str, question: str) -> None:
+        await self.link.run(lambda r: r.set(self.link.key("q", key), question.encode("utf-8"), ex=self.ttl))
 
     async def get(self, key: str) -> str | None:
         if not KEY_RE.fullmatch(key):

@@ -2,16 +2,23 @@
 
 Intake (`UpdateStream.add`, one Lua script, atomic): an update whose `update_id` was seen before is
 dropped (a bitmap per million ids, kept two days: Telegram re-sends an update it got no 2xx for); else it
-gets the next sequence number of its chat and is appended to the stream. Only then does the webhook answer
-2xx, so an update is either in Redis (AOF-persisted) or re-sent by Telegram.
+is appended to the stream with the id of the previous entry of its chat (bot.chats.raw_order_key). Only
+then does the webhook answer 2xx, so an update is either in Redis (AOF-persisted) or re-sent by Telegram.
 
 Consumption (`StreamConsumer`): each replica reads new entries as a consumer of the group, handles them
-concurrently, and acknowledges (and deletes) each entry once handled. Entries it holds are touched every
+concurrently, and acknowledges and deletes each entry once handled. Entries it holds are touched every
 second, so only a dead replica's entries go idle; those are claimed by the others after `claim_idle`
 seconds (XAUTOCLAIM) and handled again: an update in flight on a replica killed after answering but before
 acknowledging is answered twice, never lost. An entry claimed `MAX_DELIVERIES` times is dropped (logged).
-Each chat's updates are handled in order across replicas: an entry waits until its chat's previous
-sequence number is done (at most `order_wait` seconds, so a lost entry cannot stall a chat).
+
+Order: an entry is handled only once the previous entry of its chat has left the stream (handled, or
+dropped), whichever replica holds it and however long it takes (retries, a takeover after a crash); only a
+predecessor stuck longer than `order_wait` (a safety net, minutes) is overtaken, with a warning. Entries
+waiting for their turn do not take handling slots, so one busy chat does not hold up the others.
+
+Stopping (`stop(grace)`): reading stops at once; entries being handled get `grace` seconds, and those
+still unfinished are cancelled, left unacknowledged and handed back (their idle time set past
+`claim_idle`), so another replica takes them over within a second or so.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from bot.chats import raw_order_key
 from bot.replicas.link import REDIS_DOWN, RedisLink, Unavailable, make_client
 
 log = logging.getLogger(__name__)
@@ -34,45 +42,21 @@ SEEN_TTL = 2 * 24 * 3600
 SEEN_BLOCK = 1 << 20  # update ids per dedupe bitmap (128 KB)
 MAX_DELIVERIES = 3
 
+# KEYS: seen bitmap, stream, the chat's last entry; ARGV: bit, ttl, payload, order key.
 _ADD_SCRIPT = """
 if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 1 then return false end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-local seq = 0
-if ARGV[4] ~= '' then
-  seq = redis.call('INCR', KEYS[3])
-  redis.call('EXPIRE', KEYS[3], ARGV[2])
-end
-return redis.call('XADD', KEYS[2], '*', 'u', ARGV[3], 'k', ARGV[4], 's', seq)
+local prev = ''
+if ARGV[4] ~= '' then prev = redis.call('GET', KEYS[3]) or '' end
+local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[3], 'k', ARGV[4], 'p', prev)
+if ARGV[4] ~= '' then redis.call('SET', KEYS[3], id, 'EX', ARGV[2]) end
+return id
 """
 
 _DONE_SCRIPT = """
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-local seq = tonumber(ARGV[3])
-if seq > 0 and seq > (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) then
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-end
-return 1
+return redis.call('XDEL', KEYS[1], ARGV[2])
 """
-
-
-def order_key(update: dict[str, Any]) -> str:
-    """The chat (or, for inline queries, the user) whose updates must keep their order; '' if none."""
-    for kind in ("message", "edited_message", "channel_post", "edited_channel_post", "business_message"):
-        chat = (update.get(kind) or {}).get("chat") if isinstance(update.get(kind), dict) else None
-        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-            return f"c{chat['id']}"
-    for kind in ("callback_query", "inline_query", "chosen_inline_result", "my_chat_member", "poll_answer"):
-        body = update.get(kind)
-        if isinstance(body, dict):
-            message = body.get("message")
-            chat = message.get("chat") if isinstance(message, dict) else None
-            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-                return f"c{chat['id']}"
-            user = body.get("from") or body.get("user")
-            if isinstance(user, dict) and isinstance(user.get("id"), int):
-                return f"u{user['id']}"
-    return ""
 
 
 class UpdateStream:
@@ -92,8 +76,8 @@ class UpdateStream:
         if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**53:
             raise ValueError("update_id must be a non-negative integer")
         payload = body if body is not None else json.dumps(update, separators=(",", ":")).encode()
-        okey = order_key(update)
-        keys = [self.link.key("seen", update_id // SEEN_BLOCK), self.key, self.link.key("chatseq", okey or "-")]
+        okey = raw_order_key(update)
+        keys = [self.link.key("seen", update_id // SEEN_BLOCK), self.key, self.link.key("chatlast", okey or "-")]
         args: list[int | bytes | str] = [update_id % SEEN_BLOCK, SEEN_TTL, payload, okey]
         return await self.link.run(lambda r: self._add(keys=keys, args=args)) is not None
 
@@ -104,20 +88,37 @@ class UpdateStream:
             if "BUSYGROUP" not in str(e):
                 raise
 
-    async def done(self, entry_id: bytes, okey: str, seq: int) -> None:
-        keys = [self.key, self.link.key("chatdone", okey or "-")]
-        await self.link.run(lambda r: self._done(keys=keys, args=[self.GROUP, entry_id, seq, SEEN_TTL]))
+    async def done(self, entry_id: bytes) -> None:
+        """Acknowledge and delete a handled entry (its chat's next entry may go)."""
+        await self.link.run(lambda r: self._done(keys=[self.key], args=[self.GROUP, entry_id]))
 
-    async def chat_done(self, okey: str) -> int:
-        raw = await self.link.run(lambda r: r.get(self.link.key("chatdone", okey)))
-        return int(raw) if raw else 0
+    async def exists(self, entry_id: bytes) -> bool:
+        """Whether the entry is still in the stream (not yet handled)."""
+        return bool(await self.link.run(lambda r: r.xrange(self.key, entry_id, entry_id, count=1)))
+
+    async def pending_of(self, consumer: str, limit: int = 10_000) -> list[bytes]:
+        """Entries delivered to `consumer` and not yet acknowledged."""
+        rows = await self.link.run(
+            lambda r: r.xpending_range(self.key, self.GROUP, "-", "+", limit, consumername=consumer)
+        )
+        return [row["message_id"] for row in rows if isinstance(row["message_id"], bytes)]
+
+    async def hand_back(self, consumer: str, entry_ids: list[bytes], idle_ms: int) -> None:
+        """Make entries this consumer holds claimable by the others at once."""
+        ids: list[Any] = list(entry_ids)
+        await self.link.run(
+            lambda r: r.xclaim(self.key, self.GROUP, consumer, 0, ids, idle=idle_ms, justid=True)
+        )
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class StreamConsumer:
-    """Reads the group as consumer `name` and runs `handle(update)` for each entry; see the module doc."""
+    """Reads the group as consumer `name` and runs `handle(update)` for each entry; see the module doc.
+
+    `max_inflight` entries are handled at once; up to `max_waiting` more may wait for their chat's turn.
+    """
 
     def __init__(
         self,
@@ -126,8 +127,9 @@ class StreamConsumer:
         handle: Handler,
         *,
         max_inflight: int = 64,
+        max_waiting: int | None = None,
         claim_idle: float = 5.0,
-        order_wait: float = 15.0,
+        order_wait: float = 300.0,
         block: float = 1.0,
     ):
         self.stream = stream
@@ -135,35 +137,57 @@ class StreamConsumer:
         self.name = name
         self.handle = handle
         self.max_inflight = max_inflight
+        self.max_waiting = max_waiting if max_waiting is not None else 16 * max_inflight
         self.claim_idle = claim_idle
         self.order_wait = order_wait
         self.block = block
         self._reader = make_client(stream.link.url, block + stream.link.timeout + 1)
-        self._inflight: dict[bytes, asyncio.Task] = {}
-        self._unacked: list[tuple[bytes, str, int]] = []
-        self._tasks: list[asyncio.Task] = []
+        self._inflight: dict[bytes, asyncio.Task] = {}  # every entry held here, waiting or handled
+        self._waiting: set[bytes] = set()  # ...of which waiting for their chat's turn
+        self._room = asyncio.Event()  # set when an entry stops taking a slot
+        self._unacked: list[bytes] = []
+        self._read_task: asyncio.Task | None = None
+        self._keep_task: asyncio.Task | None = None
         self._stopping = False
         self._group_ready = False
         self.handled = 0
 
+    @property
+    def _free(self) -> int:
+        """How many more entries may be taken on now."""
+        handling = len(self._inflight) - len(self._waiting)
+        return max(0, min(self.max_inflight - handling, self.max_inflight + self.max_waiting - len(self._inflight)))
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._read_loop()), loop.create_task(self._keep_loop())]
+        self._read_task = loop.create_task(self._read_loop())
+        self._keep_task = loop.create_task(self._keep_loop())
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Stop reading; give what is in flight `grace` seconds (the rest is claimed by others)."""
+    async def stop(self, grace: float = 5.0) -> int:
+        """Stop reading; give the entries held here `grace` seconds, then hand the rest back.
+
+        Returns how many were handed back (unanswered here, for another replica to answer).
+        """
         self._stopping = True
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await _cancel(self._read_task)
         if self._inflight:
-            await asyncio.wait(list(self._inflight.values()), timeout=grace)
-        for t in list(self._inflight.values()):
-            t.cancel()
+            await asyncio.wait(list(self._inflight.values()), timeout=max(0.0, grace))
+        left = list(self._inflight)
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        await _cancel(self._keep_task)  # kept touching our entries until now
+        with contextlib.suppress(Unavailable, ResponseError):
+            await self._flush_unacked()
+            held = await self.stream.pending_of(self.name)  # also any read as the reading was cancelled
+            if held:
+                await self.stream.hand_back(self.name, held, int(self.claim_idle * 1000) + 1)
+                left = held
         with contextlib.suppress(Exception):
             await self._reader.aclose()
+        return len(left)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -172,9 +196,11 @@ class StreamConsumer:
             if not self.link.up:
                 await asyncio.sleep(0.2)
                 continue
-            free = self.max_inflight - len(self._inflight)
+            free = self._free
             if free <= 0:
-                await asyncio.wait(list(self._inflight.values()), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), 1.0)
                 continue
             try:
                 if not self._group_ready:
@@ -196,24 +222,25 @@ class StreamConsumer:
                 continue
             for _stream, entries in reply or []:
                 for entry_id, fields in entries:
-                    self._spawn(entry_id, fields, claimed=False)
+                    self._spawn(entry_id, fields)
 
     async def _keep_loop(self) -> None:
-        """Every second: touch the entries in flight here; claim entries idle on dead replicas."""
-        while not self._stopping:
+        """Every second: touch the entries held here; claim entries idle on dead replicas (unless stopping)."""
+        while True:
             await asyncio.sleep(min(1.0, self.claim_idle / 3))
             if not self.link.up or not self._group_ready:
                 continue
             try:
                 await self._touch(list(self._inflight))
-                await self._claim()
+                if not self._stopping:
+                    await self._claim()
             except Unavailable:
                 continue
             except ResponseError as e:
                 log.debug("claiming: %s", e)
 
     async def _touch(self, ids: list[bytes]) -> None:
-        """Reset the idle time of entries still being handled here, so nobody claims them."""
+        """Reset the idle time of entries still held here, so nobody claims them."""
         if ids:
             entries: list[Any] = list(ids)
             await self.link.run(
@@ -221,7 +248,7 @@ class StreamConsumer:
             )
 
     async def _claim(self) -> None:
-        free = self.max_inflight - len(self._inflight)
+        free = self._free
         if free <= 0:
             return
         reply = await self.link.run(
@@ -238,10 +265,10 @@ class StreamConsumer:
             deliveries = await self._count_delivery(entry_id)
             if deliveries > MAX_DELIVERIES:
                 log.error("update entry %s dropped: claimed %d times (it may crash replicas)", entry_id, deliveries - 1)
-                await self.stream.done(entry_id, "", 0)
+                await self.stream.done(entry_id)
                 continue
             log.info("claimed update entry %s left by a replica that stopped", entry_id.decode())
-            self._spawn(entry_id, fields, claimed=True)
+            self._spawn(entry_id, fields)
 
     async def _count_delivery(self, entry_id: bytes) -> int:
         key = self.link.key("claims", entry_id.decode())
@@ -256,19 +283,20 @@ class StreamConsumer:
 
     # -- handling ----------------------------------------------------------------------------------
 
-    def _spawn(self, entry_id: bytes, fields: dict[bytes, bytes], claimed: bool) -> None:
+    def _spawn(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         if entry_id in self._inflight:
             return
         task = asyncio.get_running_loop().create_task(self._run(entry_id, fields))
         self._inflight[entry_id] = task
-        task.add_done_callback(lambda _t: self._inflight.pop(entry_id, None))
+
+        def forget(_t: asyncio.Task) -> None:
+            self._inflight.pop(entry_id, None)
+            self._waiting.discard(entry_id)
+            self._room.set()
+
+        task.add_done_callback(forget)
 
     async def _run(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        okey = (fields.get(b"k") or b"").decode()
-        try:
-            seq = int(fields.get(b"s") or 0)
-        except ValueError:
-            seq = 0
         try:
             update = json.loads(fields[b"u"])
             if not isinstance(update, dict):
@@ -277,36 +305,58 @@ class StreamConsumer:
             log.error("update entry %s is unreadable (%s); dropped", entry_id.decode(), type(e).__name__)
             update = None
         if update is not None:
-            if okey and seq > 1:
-                await self._wait_turn(okey, seq)
+            previous = fields.get(b"p") or b""
+            if previous and previous != entry_id:
+                self._waiting.add(entry_id)
+                self._room.set()
+                try:
+                    await self._wait_turn((fields.get(b"k") or b"").decode(), previous)
+                finally:
+                    self._waiting.discard(entry_id)
             try:
                 await self.handle(update)
             except Exception as e:
                 log.error("update %s failed in the handler: %s", update.get("update_id"), type(e).__name__)
         self.handled += 1
         try:
-            await self.stream.done(entry_id, okey, seq)
+            await self.stream.done(entry_id)
         except Unavailable:
-            self._unacked.append((entry_id, okey, seq))
+            self._unacked.append(entry_id)
 
-    async def _wait_turn(self, okey: str, seq: int) -> None:
-        """Until this chat's previous update is done (or `order_wait` passed, or Redis is down)."""
+    async def _wait_turn(self, okey: str, previous: bytes) -> None:
+        """Until the chat's previous entry has left the stream (or `order_wait` passed, or Redis is down)."""
         deadline = time.monotonic() + self.order_wait
-        delay = 0.01
-        while time.monotonic() < deadline:
-            try:
-                if await self.stream.chat_done(okey) >= seq - 1:
+        delay = 0.005
+        while True:
+            left = deadline - time.monotonic()
+            mine = self._inflight.get(previous)
+            if mine is not None:  # held here: its end is its turn's end (acknowledged, or queued to be)
+                await asyncio.wait([mine], timeout=max(0.0, left))
+                if mine.done():
                     return
-            except Unavailable:
+            else:
+                try:
+                    if not await self.stream.exists(previous):
+                        return
+                except Unavailable:
+                    return
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "handling an update of %s out of order: its predecessor is still unhandled after %.0f s",
+                    okey, self.order_wait,
+                )  # fmt: skip
                 return
             await asyncio.sleep(delay)
-            delay = min(0.1, delay * 2)
-        log.warning(
-            "handling an update of %s out of order: its predecessor is not done after %.0f s", okey, self.order_wait
-        )
+            delay = min(0.05, delay * 2)
 
     async def _flush_unacked(self) -> None:
         while self._unacked:
-            entry_id, okey, seq = self._unacked[0]
-            await self.stream.done(entry_id, okey, seq)
+            await self.stream.done(self._unacked[0])
             self._unacked.pop(0)
+
+
+async def _cancel(task: asyncio.Task | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from bot.chats import is_group
 from bot.settings import Settings
 from bot.telegram.guard import QuestionLimiter
 from bot.telegram.updates import QueueIntake
@@ -62,13 +63,16 @@ class UpdateIntake(Protocol):
 
     `start` begins feeding the application (an in-process queue needs nothing; a stream consumer
     starts reading); raising from `accept` makes the webhook answer 503, so Telegram sends it again.
+    `stop(grace)` stops taking updates and gives those it is handling itself `grace` seconds; it returns
+    how many it left unfinished for another replica (those in the application's queue are the
+    application's to finish).
     """
 
     async def start(self, application: Application) -> None: ...
 
     async def accept(self, update: dict) -> None: ...
 
-    async def stop(self) -> None: ...
+    async def stop(self, grace: float = 0.0) -> int: ...
 
 
 # --- in-memory defaults ------------------------------------------------------------------------------
@@ -153,7 +157,7 @@ class MemorySendBudget:
             return
         now = self.clock()
         wait = self._overall.reserve(now)
-        if _is_group(chat_id):
+        if is_group(chat_id):
             group = self._groups.get(chat_id)
             if group is None:
                 self._forget_idle(now)
@@ -171,16 +175,6 @@ class MemorySendBudget:
     def _forget_idle(self, now: float) -> None:
         if len(self._groups) >= _IDLE_ENTRIES:
             self._groups = {c: g for c, g in self._groups.items() if not g.idle(now)}
-
-
-def _is_group(chat_id: int | str) -> bool:
-    """Groups and channels have negative ids (or @usernames); private chats positive ones."""
-    if isinstance(chat_id, str):
-        try:
-            chat_id = int(chat_id)
-        except ValueError:
-            return True  # "@channelusername"
-    return chat_id < 0
 
 
 class Service(Protocol):

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from bot.chats import is_group
 from bot.replicas.generations import ReplicatedLibrary
 from bot.replicas.keys import RedisAnswerKeys
 from bot.replicas.limits import RedisUserLimiter, SharedThrottle
@@ -23,7 +24,7 @@ from bot.replicas.presence import Presence, replica_name
 from bot.replicas.stream import StreamConsumer, UpdateStream
 from bot.service import Library
 from bot.settings import Settings
-from bot.telegram.shared import Backends, MemoryUserLimiter, _is_group
+from bot.telegram.shared import Backends, MemoryUserLimiter
 from bot.telegram.state import state_of_app
 from bot.telegram.updates import QueueIntake, process_raw_update, update_id_of
 
@@ -46,7 +47,7 @@ class RedisSendBudget:
         self.throttle = throttle
 
     async def acquire(self, chat_id: int | str | None) -> None:
-        await self.throttle.acquire(chat_id, group=chat_id is not None and _is_group(chat_id))
+        await self.throttle.acquire(chat_id, group=chat_id is not None and is_group(chat_id))
 
     async def pause(self, chat_id: int | str | None, seconds: float) -> None:
         await self.throttle.pause(chat_id, seconds)
@@ -86,11 +87,14 @@ class RedisIntake:
         except Unavailable:
             await self.local.accept(update)  # handled here, as a single bot would
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> int:
+        """Stop reading; updates not answered within `grace` go back to the stream, unacknowledged."""
+        left = 0
         if self.consumer is not None:
-            await self.consumer.stop()
+            left = await self.consumer.stop(grace)
         await self.local.stop()
         await self.link.close()
+        return left
 
 
 class ReplicaService:

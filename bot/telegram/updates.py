@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor, ExtBot
 
+from bot.chats import order_key
+
 if TYPE_CHECKING:
     from telegram import Bot
     from telegram.ext import Application
@@ -121,21 +123,16 @@ class ResilientBot(ExtBot):
         return result
 
 
-def ordering_key(update: object) -> Hashable | None:
-    """What must be handled in order: one chat's updates (or one user's, when there is no chat)."""
+def ordering_key(update: object) -> str:
+    """What must be handled in order (bot.chats.order_key): one chat's updates, or one user's; "" for none."""
     if not isinstance(update, Update):
-        return None
+        return ""
     try:
-        if update.inline_query or update.chosen_inline_result:
-            user = update.effective_user
-            return ("user", user.id) if user else None
-        chat = update.effective_chat
-        if chat is not None:
-            return ("chat", chat.id)
-        user = update.effective_user
-        return ("user", user.id) if user else None
+        kind = "inline_query" if update.inline_query else "chosen_inline_result" if update.chosen_inline_result else ""
+        chat, user = update.effective_chat, update.effective_user
+        return order_key(kind, chat.id if chat else None, user.id if user else None)
     except Exception:  # an odd update: no ordering rather than no answer
-        return None
+        return ""
 
 
 @dataclass
@@ -152,14 +149,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     python-telegram-bot's semaphore is taken before `do_process_update`, so the limit is kept here,
     after the chat's turn has come: a flood in one chat cannot take every slot while it waits.
+    `drain(seconds)` (when the bot stops) lets the updates being handled finish, for a bounded time.
     """
 
     def __init__(self, limit: int):
         super().__init__(max_concurrent_updates=sys.maxsize)
         self.limit = limit
         self._slots = asyncio.Semaphore(limit)
-        self._lanes: dict[Hashable, _Lane] = {}
+        self._lanes: dict[str, _Lane] = {}
         self._done: list[DoneCallback] = []
+        self._running: set[asyncio.Task] = set()
 
     def add_done_callback(self, callback: DoneCallback) -> None:
         """Call `callback(update)` once each update's handlers (and error handler) are done."""
@@ -175,10 +174,18 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     def busy_chats(self) -> int:
         return len(self._lanes)
 
+    @property
+    def in_flight(self) -> int:
+        """Updates being handled or waiting for their chat's turn."""
+        return len(self._running)
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
-            if key is None:
+            if not key:
                 async with self._slots:
                     await coroutine
                 return
@@ -194,6 +201,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 if lane.users == 0:
                     del self._lanes[key]
         finally:
+            self._running.discard(task)
             if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
                 coroutine.close()  # cancelled before its turn: no "never awaited" warning
             for callback in self._done:
@@ -201,6 +209,34 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                     await callback(update)
                 except Exception:
                     log.exception("an update-done callback failed")
+
+    async def drain(self, seconds: float, queue: asyncio.Queue | None = None) -> int:
+        """Give the updates in flight (and those still in `queue`) `seconds` to finish; cancel the rest.
+
+        Returns how many were cancelled: with long polling or the in-process intake they are lost
+        (Telegram was told they arrived), so the caller logs it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, seconds)
+        while self._running or (queue is not None and not queue.empty()):
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=left)
+            else:
+                await asyncio.sleep(min(left, 0.01))  # the queued ones become tasks
+        dropped = 0
+        while queue is not None and not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
+            dropped += 1
+        pending = set(self._running)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        return dropped + len(pending)
 
 
 async def process_raw_update(application: Application, data: dict) -> None:
@@ -241,5 +277,6 @@ class QueueIntake:
             return
         await application.update_queue.put(parse_update(update, application.bot))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> int:
         self._application = None
+        return 0  # everything accepted is in the application's queue
