@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         description="Seconds to wait for a Bot API reply before trying again; far above a slow reply, so an answer "
         "that is merely slow is waited for rather than sent twice.",
     )
+    stop_drain_seconds: float = Field(
+        5, ge=0, le=600,
+        description="On SIGTERM/SIGINT, how long updates being handled may finish (a send still retrying is "
+        "cut short); with Redis the unfinished ones go back to the stream for another replica. Keep it below the "
+        "container's stop grace period (Docker's default: 10 s).",
+    )
     concurrent_updates: int = Field(
         64, ge=1, le=4096, description="Updates handled at the same time (each chat's in order, one after another)."
     )

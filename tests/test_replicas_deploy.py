@@ -25,6 +25,8 @@ def test_compose_runs_redis_with_aof_replicas_and_a_tls_proxy():
     env = bot["environment"]
     assert env["BOT_REDIS_URL"] == "redis://redis:6379/0"
     assert env["BOT_INDEX_DIR"] == "/data/index" and "index:/data/index" in bot["volumes"]
+    grace = float(bot["stop_grace_period"].removesuffix("s"))
+    assert grace >= Settings(_env_file=None).stop_drain_seconds + 3  # room to answer, hand back the rest, exit
     assert {"80:80", "443:443"} <= set(services["caddy"]["ports"])
     mounted = [v for v in services["caddy"]["volumes"] if v.endswith(":/etc/caddy/Caddyfile:ro")]
     assert mounted and (ROOT / mounted[0].split(":")[0]).is_file()

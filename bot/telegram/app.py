@@ -147,10 +147,13 @@ async def serve(
         if application.post_init:
             await application.post_init(application)
         await application.start()
+        intake: UpdateIntake | None = None
         started: list[Service] = []
         webhook: WebhookServer | None = None
         try:
-            for service in (state.backends.intake, *state.backends.services):
+            await state.backends.intake.start(application)
+            intake = state.backends.intake
+            for service in state.backends.services:
                 await service.start(application)
                 started.append(service)
             if settings.webhook_url:
@@ -167,17 +170,47 @@ async def serve(
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            log.info("stopping")
-            if webhook is not None:
-                await webhook.stop()  # finishes the requests in flight: their updates are accepted
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            for service in reversed(started):
-                try:
-                    await service.stop()
-                except Exception as e:  # stopping the rest matters more
-                    log.error("could not stop %s: %s", type(service).__name__, e)
-            await application.stop()
+            await _stop_serving(application, settings, webhook, intake, started)
+
+
+async def _stop_serving(
+    application: Application,
+    settings: Settings,
+    webhook: WebhookServer | None,
+    intake: UpdateIntake | None,
+    started: list[Service],
+) -> None:
+    """Stop taking updates, give those in hand `stop_drain_seconds` (all together), then stop.
+
+    Answers not sent by then are cut short: with Redis they go back to the stream for another replica;
+    otherwise Telegram already counts them delivered, so they are lost (logged with their number).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.stop_drain_seconds
+    log.info("stopping: updates in hand get %g s to be answered", settings.stop_drain_seconds)
+    if webhook is not None:
+        await webhook.stop()  # finishes the requests in flight: their updates are accepted
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    handed_back = lost = 0
+    for service in reversed(started):
+        try:
+            await service.stop()
+        except Exception as e:  # stopping the rest matters more
+            log.error("could not stop %s: %s", type(service).__name__, e)
+    if intake is not None:  # last: it may own the link the others used
+        try:
+            handed_back = await intake.stop(max(0.0, deadline - loop.time()))
+        except Exception as e:
+            log.error("could not stop %s: %s", type(intake).__name__, e)
+    processor = application.update_processor
+    if isinstance(processor, ChatOrderedProcessor):
+        lost = await processor.drain(max(0.0, deadline - loop.time()), application.update_queue)
+    if handed_back:
+        log.warning("%d updates not answered in time were left in Redis for the other replicas", handed_back)
+    if lost:
+        log.error("%d updates were not answered before stopping (Telegram counts them delivered)", lost)
+    await application.stop()
 
 
 async def _start_webhook(

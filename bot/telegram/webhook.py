@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 READ_SECONDS = 30  # a body slower than this is dropped (a client holding connections open)
+STOP_SECONDS = 2  # when stopping, requests in flight get this long (accepting an update takes milliseconds)
 
 
 class WebhookServer:
@@ -46,7 +47,7 @@ class WebhookServer:
         app.router.add_post(self.path, self._handle)
         # lingering_time=0: after refusing a request, close rather than read and discard the rest of its body.
         self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=10, lingering_time=0
+            app, access_log=None, handle_signals=False, shutdown_timeout=STOP_SECONDS, lingering_time=0
         )
         await self._runner.setup()
         await web.TCPSite(self._runner, self.listen, self.port).start()
