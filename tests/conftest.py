@@ -126,7 +126,7 @@ async def running_bot(api, corpus_dir: Path, backends=None, **overrides):
     bot = RunningBot(api, application, settings, library, stop, task)
     try:
         waiting = asyncio.create_task(ready.wait())
-        await asyncio.wait([task, waiting], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([task, waiting], timeout=60, return_when=asyncio.FIRST_COMPLETED)  # returns once up
         waiting.cancel()
         if task.done():
             task.result()  # serve failed: say why
@@ -134,7 +134,7 @@ async def running_bot(api, corpus_dir: Path, backends=None, **overrides):
         yield bot
     finally:
         stop.set()
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, 60)
 
 
 @pytest.fixture

@@ -76,6 +76,9 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_INLINE_RESULTS = 50
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
+# How long wait_for / wait_for_sync wait by default: they return as soon as the call comes, so a generous
+# bound costs passing tests nothing and keeps a loaded machine (CI, shared cores) from failing them.
+WAIT_SECONDS = 30.0
 
 # Every method of the Bot API (as of Bot API 9.x / PTB 22.x).  Known methods without a
 # dedicated handler are recorded and answered with ``true``; anything else is a 404.
@@ -1372,7 +1375,7 @@ class FakeBotAPI:
         self,
         method: str | Iterable[str],
         predicate: Callable[[dict], bool] | None = None,
-        timeout: float = 10.0,
+        timeout: float = WAIT_SECONDS,
         *,
         since: int | None = None,
         ok: bool | None = None,
@@ -1411,7 +1414,7 @@ class FakeBotAPI:
         self,
         method: str | Iterable[str],
         predicate: Callable[[dict], bool] | None = None,
-        timeout: float = 10.0,
+        timeout: float = WAIT_SECONDS,
         *,
         since: int | None = None,
         ok: bool | None = None,

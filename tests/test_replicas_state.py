@@ -82,12 +82,13 @@ async def test_throttle_spaces_requests_of_all_replicas(redis_server):
     window = max(sum(1 for s in stamps if t <= s < t + 0.2) for t in stamps)
     assert window <= 12  # 10 per 0.2 s plus scheduling jitter
 
-    await throttles[0].pause(123, 0.4)  # Telegram's retry_after for a chat, seen by one replica, holds all of them
+    await throttles[0].pause(123, 0.6)  # Telegram's retry_after for a chat, seen by one replica, holds all of them
     t1 = time.monotonic()
+    paused = asyncio.create_task(throttles[2].acquire(123, group=False))
     await throttles[1].acquire(456, group=False)
-    assert time.monotonic() - t1 < 0.2  # ...for that chat only
-    await throttles[2].acquire(123, group=False)
-    assert time.monotonic() - t1 >= 0.35
+    assert not paused.done()  # ...for that chat only: another chat went first
+    await paused
+    assert time.monotonic() - t1 >= 0.55
     await throttles[1].pause(None, 0.3)  # the whole bot
     t2 = time.monotonic()
     await throttles[0].acquire(None, group=False)
@@ -98,14 +99,15 @@ async def test_throttle_spaces_requests_of_all_replicas(redis_server):
 
 async def test_group_budget_is_per_group(redis_server):
     lk = RedisLink(redis_server.url, "groups")
-    throttle = SharedThrottle(lk, overall_rate=1000, group_rate_per_minute=600, group_burst=2)  # 1 per 0.1 s
+    throttle = SharedThrottle(lk, overall_rate=1000, group_rate_per_minute=240, group_burst=2)  # 1 per 0.25 s
     t0 = time.monotonic()
     for _ in range(4):
         await throttle.acquire(-100, group=True)
-    assert time.monotonic() - t0 >= 0.18  # 2 at once, then spaced
-    t1 = time.monotonic()
+    assert time.monotonic() - t0 >= 0.45  # 2 at once, then spaced
+    busy = asyncio.create_task(throttle.acquire(-100, group=True))
     await throttle.acquire(-200, group=True)
-    assert time.monotonic() - t1 < 0.1
+    assert not busy.done()  # another group is not held up by this one's budget
+    await busy
     await lk.close()
 
 
@@ -301,8 +303,8 @@ async def test_a_dropped_predecessor_does_not_hold_up_its_chat(redis_server):
     alive = StreamConsumer(UpdateStream(lk), "alive", handle, block=0.1, claim_idle=0.3)
     t0 = time.monotonic()
     await alive.start()
-    await wait_until(lambda: handled == [2], 5, "the next update")
-    assert time.monotonic() - t0 < 3
+    await wait_until(lambda: handled == [2], 10, "the next update")
+    assert time.monotonic() - t0 < 10  # not held for order_wait (minutes)
     await alive.stop()
     assert await lk.client.xlen(stream.key) == 0
     await lk.close()
@@ -326,7 +328,7 @@ async def test_stopping_hands_unfinished_updates_back_unacknowledged(redis_serve
     await wait_until(lambda: len(a._inflight) == 2, 5, "both read")
     t0 = time.monotonic()
     assert await a.stop(grace=0.5) == 1
-    assert time.monotonic() - t0 < 2  # bounded by the grace, not by the stuck send
+    assert time.monotonic() - t0 < 10  # bounded by the grace, not by the stuck send (an hour)
     assert handled == ["a2"]  # the one that finished within the grace was answered and acknowledged
     pending = await lk.client.xpending_range(stream.key, stream.GROUP, "-", "+", 10)
     assert len(pending) == 1 and pending[0]["consumer"] == b"a"  # the other is still there, unacknowledged

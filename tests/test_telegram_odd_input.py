@@ -255,7 +255,7 @@ async def test_fuzzed_updates_never_reach_the_error_handler(fake_api, prebuilt_c
         @given(st.one_of(messages, callbacks, inline_queries))
         def fuzz(example: dict) -> None:
             update = Update.de_json(build(example), application.bot)
-            asyncio.run_coroutine_threadsafe(application.process_update(update), loop).result(30)
+            asyncio.run_coroutine_threadsafe(application.process_update(update), loop).result(120)
             handled.append(example["kind"])
 
         handled: list[str] = []

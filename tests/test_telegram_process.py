@@ -35,23 +35,23 @@ def test_run_serves_reloads_on_sighup_and_stops_on_sigterm(corpus_dir, tmp_path)
     with FakeBotAPI.running_in_thread() as api:
         proc = start_bot(api, corpus_dir, tmp_path)
         try:
-            api.wait_for_sync("setMyCommands", timeout=30)
+            api.wait_for_sync("setMyCommands", timeout=60)
             api.push_message("who approved the road maps?")
-            assert "road maps" in api.wait_for_sync("sendMessage", ok=True, timeout=15).result["text"]
+            assert "road maps" in api.wait_for_sync("sendMessage", ok=True, timeout=60).result["text"]
 
             (corpus_dir / "solar.txt").write_text("Title: Solar farms\n\nSolar panels cover the old airfield.\n")
             proc.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60
             for user in itertools.count(5000):  # the old index answers until the new one is in
                 api.push_message("what covers the old airfield?", user_id=user)
-                text = api.wait_for_sync("sendMessage", ok=True, timeout=15).result["text"]
+                text = api.wait_for_sync("sendMessage", ok=True, timeout=60).result["text"]
                 if "Solar panels" in text:
                     break
                 assert time.monotonic() < deadline, text
                 time.sleep(0.3)
 
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=20)
+            out, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -97,6 +97,8 @@ def test_webhook_refuses_floods_of_big_bodies_without_growing(corpus_dir, tmp_pa
 
     python-telegram-bot's server read them whole: 20 took the bot from 88 to 399 MB. Here memory grows by
     the connections' socket buffers (and at most BOT_WEBHOOK_MAX_BODY_BYTES per request with the secret).
+    Every refusal is counted from the bot's own log (at DEBUG each is a line): a client still sending when
+    the server closes may see a reset instead of the status, more often the busier the machine.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
@@ -110,26 +112,29 @@ def test_webhook_refuses_floods_of_big_bodies_without_growing(corpus_dir, tmp_pa
         return await asyncio.gather(*posts)
 
     with FakeBotAPI.running_in_thread() as api, open(tmp_path / "bot.log", "w") as log:
-        proc = start_bot(api, corpus_dir, tmp_path, output=log, log_level="INFO", webhook_url=url,
+        proc = start_bot(api, corpus_dir, tmp_path, output=log, webhook_url=url,
                          webhook_secret="s3cret", webhook_listen="127.0.0.1", webhook_port=str(port))
         try:
-            api.wait_for_sync("setWebhook", timeout=30)
+            api.wait_for_sync("setWebhook", timeout=60)
             api.push_message("who approved the road maps?", user_id=3001)
-            api.wait_for_sync("sendMessage", ok=True, timeout=15)  # warmed up: one update handled
+            api.wait_for_sync("sendMessage", ok=True, timeout=60)  # warmed up: one update handled
             peaks = [memory_kb(proc.pid)["VmHWM"]]
             outcomes = []
             for _ in range(2):
                 outcomes += asyncio.run(flood())
                 peaks.append(memory_kb(proc.pid)["VmHWM"])
             api.push_message("who approved the road maps?", user_id=3002)
-            assert "road maps" in api.wait_for_sync("sendMessage", ok=True, timeout=15).result["text"]
+            assert "road maps" in api.wait_for_sync("sendMessage", ok=True, timeout=60).result["text"]
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert set(outcomes) <= {403, 413, "dropped"} and outcomes.count(403) + outcomes.count(413) >= 90
+    assert set(outcomes) <= {403, 413, "dropped"} and {403, 413} & set(outcomes)  # never accepted
+    logged = (tmp_path / "bot.log").read_text()
+    assert logged.count("webhook request refused with 403") == 60  # each without (or with a wrong) secret
+    assert logged.count("webhook request refused with 413") == 40  # each too large, declared or not
     first, second = (peaks[1] - peaks[0]) / 1024, (peaks[2] - peaks[1]) / 1024
     assert first + second < 30, f"peak memory grew by {first:.1f} MB, then {second:.1f} MB (1 GB was posted)"
     assert proc.returncode == 0

@@ -33,7 +33,7 @@ async def test_stopping_does_not_wait_for_a_long_retry(fake_api, prebuilt_corpus
         api.fail_next("sendMessage", code=500, times=10_000)  # the answer will be retried for a minute
         api.push_message(QUESTION, user_id=3301)
         await api.wait_for("sendMessage")
-        assert await stopped_within(bot, 10) < 5
+        assert await stopped_within(bot, 30) < 15  # the drain (0.5 s), not the minute of retries
     api.clear_failures()
     lost = [r.getMessage() for r in caplog.records if "not answered before stopping" in r.getMessage()]
     assert lost == ["1 updates were not answered before stopping (Telegram counts them delivered)"]
@@ -52,7 +52,7 @@ async def test_with_redis_an_unanswered_update_goes_back_to_another_replica(
         api.fail_next("sendMessage", code=500, times=10_000, chat_id=3401)
         assert await post(first.url, as_json(update(7001, QUESTION, user_id=3401))) == 200  # in Redis now
         await api.wait_for("sendMessage", lambda p: p.get("chat_id") == 3401)
-        assert await stopped_within(first, 10) < 5  # not the minute of retries
+        assert await stopped_within(first, 30) < 15  # not the minute of retries
 
     r = aioredis.Redis.from_url(redis_server.url)
     stream = f"{namespace_for(settings)}:updates"
