@@ -191,9 +191,12 @@ def html_styled(
     cuts = sorted(points)
     out: list[str] = []
     in_i = in_b = False
+    j = 0  # the first bold span not yet passed (spans are sorted and disjoint; every end is a cut)
     for a, b in pairwise(cuts):
         want_i = italic is not None and italic[0] <= a and b <= italic[1]
-        want_b = any(s <= a and b <= e for s, e in spans)
+        while j < len(spans) and spans[j][1] <= a:
+            j += 1
+        want_b = j < len(spans) and spans[j][0] <= a and b <= spans[j][1]
         if want_i != in_i:
             if in_b:
                 out.append("</b>")
