@@ -95,6 +95,15 @@ async def fake_api():
         yield api
 
 
+async def wait_until(predicate, timeout: float = 30.0) -> None:
+    """Until `predicate()` holds (checked every 20 ms): wait for an outcome rather than sleep for it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
 @dataclass
 class RunningBot:
     api: object
@@ -152,7 +161,16 @@ def index_ahead(corpus: Path, **overrides) -> None:
 
 
 @pytest.fixture
-async def bot(fake_api, corpus_dir, clean_env):
+async def bot(fake_api, prebuilt_corpus, clean_env):
+    """A bot on the prebuilt sample corpus (starts at once); the test must not change the corpus."""
+    corpus, index = prebuilt_corpus
+    async with running_bot(fake_api, corpus, index_dir=index) as b:
+        yield b
+
+
+@pytest.fixture
+async def corpus_bot(fake_api, corpus_dir, clean_env):
+    """A bot on its own copy of the sample corpus, which the test may change (uploads, /reload)."""
     index_ahead(corpus_dir)
     async with running_bot(fake_api, corpus_dir) as b:
         yield b

@@ -1304,6 +1304,12 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ call inspection
 
+    def in_flight(self, method: str) -> int:
+        """Requests of ``method`` being served right now (delayed ones included)."""
+        canonical = self._canonical(method) or method
+        with self._lock:
+            return self._in_flight.get(canonical, 0)
+
     def calls_of(self, method: str, *, ok: bool | None = None) -> list[Call]:
         canonical = self._canonical(method) or method
         with self._lock:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_ID, USER_ID, running_bot
+from tests.conftest import ADMIN_ID, USER_ID, running_bot, wait_until
 
 SAMPLE_TITLE = "Russia’s failure? Integration road maps still not signed"
 
@@ -190,8 +190,8 @@ async def test_groups_ask_mention_reply_and_ignore_chatter(bot):
     api.push_message("and what about the gas price?", chat_type="group", reply_to_message=call.result)
     call = await api.wait_for("sendMessage", ok=True)
     assert "gas price" in call.result["text"]
-    await asyncio.sleep(0.3)
-    assert len(api.calls_of("sendMessage")) == 3  # the chatter got no reply
+    # the chatter came first in the same chat, so it was handled (silently) before the first answer
+    assert len(api.calls_of("sendMessage")) == 3
 
 
 # --- commands, hints ----------------------------------------------------------------------------------
@@ -236,7 +236,8 @@ async def test_non_text_messages_get_a_hint(bot):
 # --- admins -------------------------------------------------------------------------------------------
 
 
-async def test_admin_reload_swaps_in_new_articles(bot):
+async def test_admin_reload_swaps_in_new_articles(corpus_bot):
+    bot = corpus_bot
     api = bot.api
     write_article(bot.settings.corpus_dir, "solar.txt", "Solar farms", ["Solar panels cover the old airfield."])
     (bot.settings.corpus_dir / "broken.json").write_text("{not json", encoding="utf-8")
@@ -251,7 +252,8 @@ async def test_admin_reload_swaps_in_new_articles(bot):
     assert "Solar panels" in (await api.wait_for("sendMessage", ok=True)).result["text"]
 
 
-async def test_failed_reload_keeps_old_index(bot):
+async def test_failed_reload_keeps_old_index(corpus_bot):
+    bot = corpus_bot
     api = bot.api
     for f in bot.settings.corpus_dir.iterdir():
         f.unlink()
@@ -278,7 +280,8 @@ async def test_non_admins_are_refused_and_logged(bot, caplog):
     assert len(refusals) == 3 and all(str(USER_ID) in r for r in refusals)
 
 
-async def test_admin_upload_validates_saves_and_reloads(bot):
+async def test_admin_upload_validates_saves_and_reloads(corpus_bot):
+    bot = corpus_bot
     api = bot.api
     corpus = bot.settings.corpus_dir
     article = (
@@ -340,14 +343,16 @@ async def test_429_on_send_message_still_delivers(bot):
     assert outcomes == [429, 200]
 
 
-async def test_per_user_flood_limit(fake_api, corpus_dir, clean_env):
+async def test_per_user_flood_limit(fake_api, prebuilt_corpus, clean_env, caplog):
     api = fake_api
-    async with running_bot(api, corpus_dir, user_burst=2, user_questions_per_minute=1):
+    caplog.set_level(logging.INFO)
+    corpus, index = prebuilt_corpus
+    async with running_bot(api, corpus, index_dir=index, user_burst=2, user_questions_per_minute=1):
         for _ in range(4):
             api.push_message("road maps")
         for _ in range(3):
             await api.wait_for("sendMessage", ok=True)
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: sum("slowing down user" in r.getMessage() for r in caplog.records) == 2)
     texts = api.sent_messages()
     assert len(texts) == 3 and "slow down" in texts[2]  # the 4th question: no second warning
 
@@ -376,9 +381,10 @@ async def test_error_handler_reports_and_keeps_serving(bot, caplog, monkeypatch)
     assert "road maps" in (await api.wait_for("sendMessage", ok=True)).result["text"]
 
 
-async def test_token_never_in_logs(fake_api, corpus_dir, clean_env, caplog):
+async def test_token_never_in_logs(fake_api, prebuilt_corpus, clean_env, caplog):
     caplog.set_level(logging.DEBUG)
-    async with running_bot(fake_api, corpus_dir):
+    corpus, index = prebuilt_corpus
+    async with running_bot(fake_api, corpus, index_dir=index):
         fake_api.push_message("road maps")
         await fake_api.wait_for("sendMessage", ok=True)
         # a library logging a request URL (as httpx did for each request) while the bot runs
@@ -398,12 +404,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_webhook_rejects_wrong_secret(fake_api, corpus_dir, clean_env):
+async def test_webhook_rejects_wrong_secret(fake_api, prebuilt_corpus, clean_env):
     api = fake_api
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
+    corpus, index = prebuilt_corpus
     async with running_bot(
-        api, corpus_dir, webhook_url=url, webhook_secret="s3cret_Token-1", webhook_listen="127.0.0.1", webhook_port=port
+        api, corpus, index_dir=index, webhook_url=url, webhook_secret="s3cret_Token-1", webhook_listen="127.0.0.1",
+        webhook_port=port,
     ):
         assert api.webhook["url"] == url and api.webhook["secret_token"] == "s3cret_Token-1"
         update = {
@@ -418,8 +426,7 @@ async def test_webhook_rejects_wrong_secret(fake_api, corpus_dir, clean_env):
         }
         assert await api.post_update_to_webhook(url, update, secret="wrong") == 403
         assert await api.post_update_to_webhook(url, update, secret=None) == 403
-        await asyncio.sleep(0.2)
-        assert not api.calls_of("sendMessage")
+        assert not api.calls_of("sendMessage")  # refused before anything was accepted
         api.push_message("who approved the road maps?")  # delivered by the fake, with the secret
         call = await api.wait_for("sendMessage", ok=True)
         assert "road maps" in call.result["text"]

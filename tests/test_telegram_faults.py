@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from tests.conftest import ADMIN_ID, running_bot
+from tests.conftest import ADMIN_ID, running_bot, wait_until
 
 QUESTION = "who approved the road maps?"
 OTHER = "what did Syamashka say about the tax maneuver?"
@@ -43,14 +43,6 @@ def assert_no_user_text(caplog, *texts: str) -> None:
         blob = record.getMessage() + (record.exc_text or "") + str(record.args or "")
         for text in texts:
             assert text not in blob, f"user text logged by {record.name}: {blob[:300]}"
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 # --- one slow chat delays nobody else ---------------------------------------------------------------
@@ -120,14 +112,14 @@ async def test_one_chat_is_answered_in_order(fake_api, prebuilt_corpus, clean_en
 )
 async def test_transient_send_failures_still_deliver_once(fake_api, prebuilt_corpus, clean_env, fault):
     api = fake_api
-    async with quick_bot(api, prebuilt_corpus):
+    async with quick_bot(api, prebuilt_corpus) as bot:
         if fault == "reset":
             api.reset_next("sendMessage", times=2)
         else:
             api.fail_next("sendMessage", **fault)
         api.push_message(QUESTION, user_id=801)
-        call = await api.wait_for("sendMessage", ok=True, timeout=15)
-        await asyncio.sleep(0.3)
+        call = await api.wait_for("sendMessage", ok=True)
+        await wait_until(lambda: bot.application.bot_data["state"].metrics.questions == 1)  # handled: no more sends
     assert "road maps" in call.result["text"]
     assert answers(api, 801) == [call.result["text"]]  # once, and no "Sorry"
     assert api.calls_of("sendMessage", ok=False)  # the fault did happen
@@ -142,8 +134,7 @@ async def test_slow_reply_is_waited_for_not_sent_twice(fake_api, prebuilt_corpus
         api.push_message(QUESTION, user_id=901)
         api.push_message(OTHER, user_id=902)
         other = await api.wait_for("sendMessage", to_chat(902), ok=True)
-        await wait_until(lambda: metrics.questions == 2, timeout=20)  # the slow reply came back
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: metrics.questions == 2)  # the slow reply came back; nothing more to send
     slow = [c for c in api.calls_of("sendMessage") if c.params["chat_id"] == 901]
     assert len(slow) == 1 and slow[0].ok  # sent once, never re-sent
     assert other.time < slow[0].time + 6  # the other user did not wait for it
@@ -155,9 +146,10 @@ async def test_reply_slower_than_the_timeout_is_retried_once(fake_api, prebuilt_
     async with quick_bot(api, prebuilt_corpus, api_timeout=1):
         api.delay_next("sendMessage", 2.5, chat_id=1101)  # stuck before it is carried out
         api.push_message(QUESTION, user_id=1101)
-        call = await api.wait_for("sendMessage", ok=True, timeout=15)
-        await asyncio.sleep(2)  # the stuck first request would land by now if it were going to
+        call = await api.wait_for("sendMessage", ok=True)
+        await wait_until(lambda: api.in_flight("sendMessage") == 0)  # the stuck first request is over too
     assert answers(api, 1101) == [call.result["text"]]
+    assert len(api.calls_of("sendMessage")) == 1  # given up by the bot, it was never carried out
 
 
 async def test_inline_answers_and_uploads_survive_server_errors(fake_api, corpus_dir, clean_env):
@@ -183,8 +175,7 @@ async def test_answer_finally_lost_is_logged_once_without_text(fake_api, prebuil
     async with quick_bot(api, prebuilt_corpus, send_retry_seconds=1.5) as bot:
         api.fail_next("sendMessage", code=500, times=1000, chat_id=1201)
         api.push_message(QUESTION, user_id=1201)
-        await wait_until(lambda: any("lost" in r.getMessage() for r in caplog.records), timeout=15)
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: bot.application.bot_data["state"].metrics.lost == 1)  # lost, and reported
         attempts = api.calls_of("sendMessage")
         api.clear_failures()
         api.push_message(OTHER, user_id=1201)  # the chat is served again afterwards
@@ -230,11 +221,11 @@ async def test_unreadable_updates_are_skipped_and_the_next_answered(fake_api, pr
         api.push_message(QUESTION, user_id=1302)
         call = await api.wait_for("sendMessage", ok=True)
         polls = len(api.calls_of("getUpdates"))
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.6)  # a window to count polls in (spinning would make hundreds)
         polls = len(api.calls_of("getUpdates")) - polls
         state = bot.application.bot_data["state"]
     assert "road maps" in call.result["text"]
-    assert polls <= 4  # long polls as usual, no spinning on the same batch
+    assert polls <= 3  # long polls (1 s) as usual, no spinning on the same batch
     assert state.metrics.errors == 0
     skipped = [r.getMessage() for r in caplog.records if "skipped update" in r.getMessage()]
     assert sorted(skipped) == sorted(set(skipped)) and len(skipped) == len(POISON)  # each logged once
