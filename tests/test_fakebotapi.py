@@ -201,7 +201,7 @@ def test_send_message_invalid_html_rejected(text):
 
 def test_send_message_length_limits():
     async def main():
-        async with Served() as (api, bot):
+        async with Served() as (_api, bot):
             await bot.send_message(1001, "x" * 4096)
             # markup does not count, only the parsed text
             await bot.send_message(1001, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
