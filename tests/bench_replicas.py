@@ -10,13 +10,15 @@ fake Bot API (tests/fakeapi_process.py), the round-robin forwarder standing for 
 (`--connections` at a time, each re-posted until a 2xx), one user per question. The bot's outgoing rate
 limit is raised (Telegram's 30/s would be the ceiling otherwise). Two measurements per configuration:
 
-- saturation: `--burst` questions posted at once; answers per second while the bot works off the backlog
-  (from the moment the last update was accepted to the last answer);
-- latency: questions posted at a steady `--rate` per second (default: half the one-replica saturation
-  rate of this run) for `--seconds`; p50 / p99 from posting an update to its sendMessage reaching the fake.
+- saturation: a backlog of `--burst` questions worked off, in answers per second from the moment the
+  backlog is in place to the last answer. With Redis the backlog is stored straight into the update
+  stream (what the webhooks do); a harness posting through the forwarder could not outrun the replicas
+  on a shared 2-core machine. Without Redis it is posted to the webhook as fast as the process accepts.
+- latency: questions posted at steady `--rates` per second (open loop) for `--seconds` each; p50 / p99
+  from posting an update to its sendMessage reaching the fake.
 
-For both, the CPU each part used in that window (from /proc), per answer, and what the whole machine was
-busy with meanwhile (other processes included), so a reader can tell where the time went.
+For each window, the CPU each part used (from /proc), per answer, and how busy the whole machine was
+meanwhile, other processes included, so a reader can tell where the time went.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from pathlib import Path
 import aiohttp
 
 from bot.bench import SyntheticCorpus
+from bot.replicas.link import RedisLink
+from bot.replicas.stream import UpdateStream
+from bot.settings import Settings
+from bot.telegram.shared_redis import namespace_for
 from tests.fakeapi_process import FakeAPIProcess
 from tests.redisserver import RedisServer, free_port
 from tests.replica_cluster import ROOT, SECRET, ForwarderProcess, Replica, replica_env
@@ -234,7 +240,19 @@ class Questions:
         return out, first
 
 
-async def run_config(cluster: Cluster, questions: Questions, burst: int, rate: float | None, seconds: float,
+async def prefill(cluster: Cluster, updates: list[dict]) -> None:
+    """Store updates in the Redis stream as the webhooks do (UpdateStream.add), from here, at once."""
+    assert cluster.redis is not None
+    link = RedisLink(cluster.redis.url, namespace_for(Settings(_env_file=None, token=cluster.api.token)))
+    stream = UpdateStream(link)
+    try:
+        for i in range(0, len(updates), 32):  # within the client's connection pool
+            await asyncio.gather(*(stream.add(u) for u in updates[i : i + 32]))
+    finally:
+        await link.close()
+
+
+async def run_config(cluster: Cluster, questions: Questions, burst: int, rates: list[float], seconds: float,
                      connections: int) -> dict:  # fmt: skip
     api = cluster.api
     parts = cluster.parts()
@@ -255,45 +273,49 @@ async def run_config(cluster: Cluster, questions: Questions, burst: int, rate: f
     texts, user = questions.take(100)
     await ask(texts, user, lambda p, u: p.steady(u, 25))
 
-    # saturation: a backlog, worked off
+    # saturation: a backlog, worked off. With Redis it is put straight into the stream (as the webhooks
+    # would store it); without, it is posted to the webhook as fast as the process accepts it.
     texts, user = questions.take(burst)
     window = CpuWindow(parts)
 
-    async def burst_then_measure(poster: Poster, updates: list[dict]) -> None:
-        await poster.burst(updates)
+    async def backlog(poster: Poster, updates: list[dict]) -> None:
+        if cluster.redis is not None:
+            await prefill(cluster, updates)
+        else:
+            await poster.burst(updates)
         window.start()
 
-    poster, answered, posted_at = await ask(texts, user, burst_then_measure)
+    poster, answered, posted_at = await ask(texts, user, backlog)
     window.stop()
     after = sorted(t for t in answered.values() if t >= posted_at)
     last = max(answered.values())
     rate_sat = len(after) / (last - posted_at) if last > posted_at else float("nan")
     result["saturation"] = {
         "questions": burst,
-        "answered_after_posting": len(after),
+        "backlog": "stream" if cluster.redis is not None else "webhook",
+        "answered_after_backlog": len(after),
         "answers_per_second": round(rate_sat, 1),
-        "overall_answers_per_second": round(len(answered) / (last - min(poster.posted.values())), 1),
         **window.report(len(after)),
     }
 
-    # latency at a steady load below saturation
-    if rate is None:
-        rate = max(1.0, round(rate_sat / 2))
-    texts, user = questions.take(max(1, int(rate * seconds)))
-    window = CpuWindow(parts)
-    window.start()
-    poster, answered, _ = await ask(texts, user, lambda p, u: p.steady(u, rate))
-    window.stop()
-    ms = [(answered[c] - t) * 1000 for c, t in poster.posted.items()]
-    result["steady"] = {
-        "rate_per_second": rate,
-        "questions": len(ms),
-        "p50_ms": round(percentile(ms, 50), 1),
-        "p90_ms": round(percentile(ms, 90), 1),
-        "p99_ms": round(percentile(ms, 99), 1),
-        "max_ms": round(max(ms), 1),
-        **window.report(len(ms)),
-    }
+    # latency at steady loads below saturation
+    result["steady"] = []
+    for rate in rates:
+        texts, user = questions.take(max(1, int(rate * seconds)))
+        window = CpuWindow(parts)
+        window.start()
+        poster, answered, _ = await ask(texts, user, lambda p, u, r=rate: p.steady(u, r))
+        window.stop()
+        ms = [(answered[c] - t) * 1000 for c, t in poster.posted.items()]
+        result["steady"].append({
+            "rate_per_second": rate,
+            "questions": len(ms),
+            "p50_ms": round(percentile(ms, 50), 1),
+            "p90_ms": round(percentile(ms, 90), 1),
+            "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": round(max(ms), 1),
+            **window.report(len(ms)),
+        })  # fmt: skip
     return result
 
 
@@ -323,9 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--passages", type=int, default=100_000)
     p.add_argument("--replicas", default="1,3", help="replica counts to measure with Redis, e.g. 1,3")
     p.add_argument("--no-local", action="store_true", help="skip the one process without Redis")
-    p.add_argument("--burst", type=int, default=2000, help="questions posted at once for the saturation rate")
-    p.add_argument("--rate", type=float, help="steady questions per second for latency (default: half the "
-                   "first configuration's saturation rate)")  # fmt: skip
+    p.add_argument("--burst", type=int, default=4000, help="questions in the backlog for the saturation rate")
+    p.add_argument("--rates", default="50,100", help="steady loads (questions per second) for latency")
     p.add_argument("--seconds", type=float, default=30, help="length of the steady load")
     p.add_argument("--connections", type=int, default=40, help="updates in flight at once (max_connections)")
     p.add_argument("--workdir", type=Path, help="keep the corpus and index here, reused by later runs")
@@ -338,12 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["XDG_CACHE_HOME"] = str(root / "cache")
         corpus, index, texts = prepare(root, a.passages, 20_000)
         questions = Questions(texts)
-        results, rate = [], a.rate
+        results, rates = [], [float(x) for x in a.rates.split(",") if x]
         for n, redis in configs:
             load_before = load_average()
             with Cluster(Path(tmp) / f"run-{n}-{int(redis)}", corpus, index, n, redis) as cluster:
-                r = asyncio.run(run_config(cluster, questions, a.burst, rate, a.seconds, a.connections))
-            rate = r["steady"]["rate_per_second"]
+                r = asyncio.run(run_config(cluster, questions, a.burst, rates, a.seconds, a.connections))
             r.update(replicas=n, redis=redis, passages=a.passages, load_before=load_before, load_after=load_average())
             results.append(r)
             print(json.dumps(r), file=sys.stderr)
@@ -356,17 +376,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| configuration | answers/s at saturation | steady load | p50 | p99 | CPU ms per answer (steady) | load avg |",
-        "|---|---|---|---|---|---|---|",
+        "| configuration | answers/s at saturation | steady load | p50 | p99 | CPU ms per answer at that load | "
+        "other processes (cores) | load avg |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         name = f"{r['replicas']} replica{'s' if r['replicas'] > 1 else ''} + Redis" if r["redis"] else "1 process"
-        s, st = r["saturation"], r["steady"]
-        cpu = ", ".join(f"{k} {v}" for k, v in st["cpu_ms_per_answer"].items())
-        lines.append(
-            f"| {name} | {s['answers_per_second']} | {st['rate_per_second']:g}/s | {st['p50_ms']:.0f} ms "
-            f"| {st['p99_ms']:.0f} ms | {cpu} | {r['load_before']} |"
-        )
+        for st in r["steady"]:
+            cpu = ", ".join(f"{k} {v}" for k, v in st["cpu_ms_per_answer"].items())
+            lines.append(
+                f"| {name} | {r['saturation']['answers_per_second']} | {st['rate_per_second']:g}/s | "
+                f"{st['p50_ms']:.0f} ms | {st['p99_ms']:.0f} ms | {cpu} | {st['cores_busy_others']} | "
+                f"{r['load_before']} |"
+            )
     return "\n".join(lines)
 
 
