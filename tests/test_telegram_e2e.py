@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_ID, USER_ID, running_bot, wait_until
+from tests.conftest import ADMIN_ID, USER_ID, index_ahead, running_bot, wait_until
 
 SAMPLE_TITLE = "Russia’s failure? Integration road maps still not signed"
 
@@ -54,6 +54,7 @@ def wind_corpus(corpus_dir: Path) -> Path:
         url="https://example.com/wind?a=1&b=2",
         date="2024-05-01",
     )
+    index_ahead(corpus_dir)  # the bots below load it rather than build it in a child process
     return corpus_dir
 
 
@@ -215,6 +216,7 @@ async def test_sources_are_paged(fake_api, corpus_dir, clean_env):
     for i in range(12):
         write_article(corpus_dir, f"n{i:02d}.txt", f"Story number {i}", [f"Body of story {i} about topic{i}."],
                       url=f"https://example.com/{i}", date=f"2024-01-{i + 1:02d}")
+    index_ahead(corpus_dir)
     async with running_bot(fake_api, corpus_dir):
         fake_api.push_command("/sources")
         page1 = await fake_api.wait_for("sendMessage", ok=True)
@@ -312,6 +314,7 @@ async def test_admin_upload_validates_saves_and_reloads(corpus_bot):
 
 
 async def test_upload_size_limit(fake_api, corpus_dir, clean_env):
+    index_ahead(corpus_dir)
     async with running_bot(fake_api, corpus_dir, max_upload_bytes=1000):
         fake_api.push_document("big.txt", b"Title: Big\n\n" + b"word " * 400, user_id=ADMIN_ID)
         call = await fake_api.wait_for("sendMessage", ok=True)

@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from tests.conftest import ADMIN_ID, running_bot, wait_until
+from tests.conftest import ADMIN_ID, index_ahead, running_bot, wait_until
 
 QUESTION = "who approved the road maps?"
 OTHER = "what did Syamashka say about the tax maneuver?"
@@ -154,6 +154,7 @@ async def test_reply_slower_than_the_timeout_is_retried_once(fake_api, prebuilt_
 
 async def test_inline_answers_and_uploads_survive_server_errors(fake_api, corpus_dir, clean_env):
     api = fake_api
+    index_ahead(corpus_dir)
     async with running_bot(api, corpus_dir):
         api.fail_next("answerInlineQuery", code=500)
         api.push_inline_query("road maps")
