@@ -472,7 +472,8 @@ class IndexBuilder:
         doc_len = np.concatenate(self._lens) if self._lens else np.zeros(0, np.int32)
         self._lens = []
         chunks, self._chunks = self._chunks, []
-        _trim_memory()  # hand the analysis' freed memory back before the big arrays come
+        if sum(len(c) for c in chunks) >= _TRIM_ABOVE:
+            _trim_memory()  # hand the analysis' freed memory back before the big arrays come
         return _postings(vocab, chunks, doc_len, self.settings)
 
 
@@ -568,6 +569,9 @@ def _postings(
 
 
 # --- the fast analysis path for indexing -------------------------------------------------------------
+
+_TRIM_ABOVE = 1 << 22  # tokens: smaller builds free too little for a full garbage collection (~50-100 ms) to pay
+
 
 def _trim_memory() -> None:
     """Return freed heap memory to the OS (glibc malloc_trim), so it stops counting as resident."""
