@@ -36,7 +36,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.bench import SyntheticCorpus
+from bot.bench.synthetic import SyntheticCorpus
 from bot.replicas.link import RedisLink
 from bot.replicas.stream import UpdateStream
 from bot.settings import Settings

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.articles import Article
-from bot.bench import SyntheticCorpus
+from bot.bench.synthetic import SyntheticCorpus
 from bot.passages import split_article
 
 ROOT = Path(__file__).resolve().parent.parent

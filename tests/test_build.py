@@ -11,7 +11,7 @@ import pytest
 from bot import build, store
 from bot.analysis import analyzer_for
 from bot.articles import Article, Skipped
-from bot.bench import SyntheticCorpus
+from bot.bench.synthetic import SyntheticCorpus
 from bot.index import Index
 from bot.search import Engine, SearchSettings
 

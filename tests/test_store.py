@@ -19,7 +19,7 @@ import pytest
 import bot.index as index_mod
 from bot import generations, store
 from bot.articles import Article, load_corpus
-from bot.bench import SyntheticCorpus
+from bot.bench.synthetic import SyntheticCorpus
 from bot.index import Index, ScoringSettings
 from bot.passages import split_article
 from bot.render import answer_json

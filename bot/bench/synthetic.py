@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.bench import SHAPES
 from bot.passages import DEFAULT_TARGET_CHARS
 
-SHAPES = ("long", "short")
 FORMAT = 2  # of the generated corpus; part of its cache key
 
 # --- the synthetic corpus --------------------------------------------------------------------------
