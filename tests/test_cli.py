@@ -233,6 +233,19 @@ def test_version_and_verbose_after_the_command():
     assert "unrecognized" not in no_token.stderr
 
 
+def test_the_parser_loads_none_of_the_core():
+    """`--version`, `--help` and usage errors answer at once: building the parser imports no engine, no
+    pydantic, no numpy (each command imports what it needs when it runs)."""
+    heavy = "numpy pydantic telegram bot.analysis bot.search bot.settings bot.service bot.bench.synthetic".split()
+    code = (
+        "import sys; from bot.cli import build_parser; build_parser()\n"
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
 def test_errors_at_run_time_are_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
