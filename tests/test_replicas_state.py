@@ -342,3 +342,24 @@ async def test_stopping_hands_unfinished_updates_back_unacknowledged(redis_serve
     await b.stop()
     assert await lk.client.xlen(stream.key) == 0
     await lk.close()
+
+
+async def test_an_update_names_its_predecessor_only_while_that_one_is_unanswered(redis_server):
+    lk = RedisLink(redis_server.url, "predecessor")
+    stream = UpdateStream(lk)
+    await stream.ensure_group()
+
+    async def add_and_read(update_id: int) -> tuple[bytes, bytes]:
+        await stream.add(_message(update_id, 42, "q"))
+        reply = await lk.client.xreadgroup(stream.GROUP, "r", {stream.key: ">"}, count=1)
+        entry_id, fields = reply[0][1][0]
+        return entry_id, fields[b"p"]
+
+    first, before = await add_and_read(1)
+    second, previous = await add_and_read(2)
+    assert before == b"" and previous == first  # the first is still being handled: wait for it
+    await stream.done(first)
+    await stream.done(second)
+    _, previous = await add_and_read(3)
+    assert previous == b""  # the chat's earlier updates are answered: nothing to wait for, no look-up
+    await lk.close()

@@ -42,12 +42,14 @@ SEEN_TTL = 2 * 24 * 3600
 SEEN_BLOCK = 1 << 20  # update ids per dedupe bitmap (128 KB)
 MAX_DELIVERIES = 3
 
-# KEYS: seen bitmap, stream, the chat's last entry; ARGV: bit, ttl, payload, order key.
+# KEYS: seen bitmap, stream, the chat's last entry; ARGV: bit, ttl, payload, order key. The entry records its
+# chat's previous entry only while that one is still in the stream (otherwise there is nothing to wait for).
 _ADD_SCRIPT = """
 if redis.call('SETBIT', KEYS[1], ARGV[1], 1) == 1 then return false end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local prev = ''
 if ARGV[4] ~= '' then prev = redis.call('GET', KEYS[3]) or '' end
+if prev ~= '' and #redis.call('XRANGE', KEYS[2], prev, prev, 'COUNT', 1) == 0 then prev = '' end  -- already done
 local id = redis.call('XADD', KEYS[2], '*', 'u', ARGV[3], 'k', ARGV[4], 'p', prev)
 if ARGV[4] ~= '' then redis.call('SET', KEYS[3], id, 'EX', ARGV[2]) end
 return id
