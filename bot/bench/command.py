@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.bench import SHAPES
 from bot.bench.measure import MB, Run, run_measured
+from bot.bench.options import SHAPES
 from bot.bench.synthetic import FORMAT, SyntheticCorpus
 
 TARGETS = {  # issue 8's targets on the 2-core machine, at 1M passages (the short shape)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.bench import SHAPES
+from bot.bench.options import SHAPES
 from bot.passages import DEFAULT_TARGET_CHARS
 
 FORMAT = 2  # of the generated corpus; part of its cache key
