@@ -9,7 +9,7 @@ import time
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.articles import SUPPORTED_EXTENSIONS, ArticleError, parse_bytes
+from bot.articles import SUPPORTED_EXTENSIONS, ArticleError, Skipped, is_supported, parse_bytes
 from bot.render import escape
 from bot.service import ReloadSummary
 from bot.telegram.buttons import short
@@ -103,10 +103,14 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     doc = message.document
     name = doc.file_name or "upload.txt"
-    ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if ext not in SUPPORTED_EXTENSIONS:
+    saved_name = safe_name(name)
+    # the loaders' own rule (`feed.jsonl.gz`, any gzip of a format, too), for the name as sent and as saved
+    if not (is_supported(name) and is_supported(saved_name)):
         kinds = ", ".join(sorted({e for e in SUPPORTED_EXTENSIONS if e not in (".markdown", ".htm")}))
-        await message.reply_text(f"Not added: I read {kinds} files, and {escape(name)} is not one.")
+        await message.reply_text(
+            f"Not added: I read {kinds} files (also gzip-compressed, e.g. feed.jsonl.gz), "
+            f"and {escape(name)} is not one."
+        )
         return
     limit = state.settings.max_upload_bytes
     if doc.file_size and doc.file_size > limit:
@@ -115,17 +119,22 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     file = await doc.get_file()
     data = bytes(
         await with_retries(
-            file.download_as_bytearray, what="download", chat_id=message.chat_id,
+            file.download_as_bytearray,
+            what="download",
+            chat_id=message.chat_id,
             retry_seconds=state.settings.send_retry_seconds,
         )
     )
     if len(data) > limit:
         await message.reply_text(f"Not added: {escape(name)} is {_size(len(data))}; the limit is {_size(limit)}.")
         return
+    parts: list[Skipped] = []
     try:
-        articles = await asyncio.to_thread(parse_bytes, safe_name(name), data)
+        articles = await asyncio.to_thread(parse_bytes, saved_name, data, skipped=parts)
     except ArticleError as e:
-        await message.reply_text(f"Not added: {escape(name)} is not a valid article file — {escape(e.reason)}.")
+        await message.reply_text(
+            f"Not added: {escape(name)} is not a valid article file — {escape(short(e.reason, 300))}."
+        )
         return
     if not articles:
         await message.reply_text(f"Not added: no article found in {escape(name)}.")
@@ -139,6 +148,12 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         f"Saved as <code>{escape(path.name)}</code> with {len(articles)} article{'s' if len(articles) != 1 else ''}:\n"
         f"{titles}{more}\n\n{html_reload_report(report)}"
     )
+    if parts:
+        text += (
+            f"\n{len(parts)} part{'s' if len(parts) != 1 else ''} of the file could not be read and "
+            f"{'were' if len(parts) != 1 else 'was'} left out, e.g. {escape(short(parts[0].path, 300))}: "
+            f"{escape(short(parts[0].reason, 300))}."
+        )
     if report.ok and report.after_articles - report.before_articles < len(articles):
         text += "\nSome of them were already in the corpus, so they were not added twice."
     await message.reply_text(text)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pathvalidate import sanitize_filename
 
+from bot.articles import COMPRESSED_SUFFIXES
 from bot.settings import is_sample_corpus
 
 # Characters kept in a name besides letters, combining marks and digits of any script.
@@ -83,6 +84,19 @@ def upload_refusal(corpus: Path) -> str | None:
     return None
 
 
+def split_extension(name: str) -> tuple[str, str]:
+    """(stem, extension with its dot) where a compressed file's extension is both suffixes:
+    'feed.jsonl.gz' -> ('feed', '.jsonl.gz'), so a numbered copy stays readable ('feed-1.jsonl.gz')."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return name, ""
+    if "." + ext.lower() in COMPRESSED_SUFFIXES:
+        inner_stem, inner_dot, inner = stem.rpartition(".")
+        if inner_dot and inner_stem:
+            return inner_stem, f".{inner}.{ext}"
+    return stem, f".{ext}"
+
+
 def save_upload(folder: Path, name: str, data: bytes) -> Path:
     """Write `data` as folder/name, or name-1, name-2, ... when taken; never overwrites a file.
 
@@ -91,7 +105,7 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
     meanwhile; a reload never sees a half-written file.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    stem, dot, ext = safe_name(name).rpartition(".")
+    stem, ext = split_extension(safe_name(name))
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=folder)
     try:
         os.fchmod(fd, 0o644)
@@ -100,7 +114,7 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         for n in range(0, 10_000):
-            target = folder / (f"{stem}{'-' + str(n) if n else ''}{dot}{ext}")
+            target = folder / (f"{stem}{'-' + str(n) if n else ''}{ext}")
             if _claim(Path(tmp), target):
                 return target
         raise FileExistsError(f"no free name for {name} in {folder}")
