@@ -5,7 +5,7 @@
 """
 
 from bot.telegram.app import build_application, run, serve
-from bot.telegram.corpus import open_library
+from bot.telegram.backends import open_library
 from bot.telegram.guard import install_redaction
 
 __all__ = ["build_application", "install_redaction", "open_library", "run", "serve"]

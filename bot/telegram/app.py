@@ -29,11 +29,12 @@ from bot.health import Heartbeat
 from bot.settings import Settings
 from bot.telegram import admin
 from bot.telegram import handlers as h
-from bot.telegram.corpus import CorpusLibrary, open_library
+from bot.telegram.backends import choose_backends, open_library
+from bot.telegram.corpus import CorpusLibrary
 from bot.telegram.guard import Metrics, install_redaction, redact
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.sending import RetryingRateLimiter
-from bot.telegram.shared import Backends, Service, UpdateIntake, choose_backends
+from bot.telegram.shared import Backends, Service, UpdateIntake
 from bot.telegram.state import BotState, state_of_app
 from bot.telegram.updates import ChatOrderedProcessor, ResilientBot
 from bot.telegram.webhook import WebhookServer
@@ -73,8 +74,12 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
         base_url=f"{settings.api_url}/bot",
         base_file_url=f"{settings.api_url}/file/bot",
         request=AiohttpRequest(
-            connection_pool_size=256, read_timeout=timeout, write_timeout=timeout, connect_timeout=10,
-            pool_timeout=timeout, media_write_timeout=max(timeout, 60),
+            connection_pool_size=256,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=10,
+            pool_timeout=timeout,
+            media_write_timeout=max(timeout, 60),
         ),
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=timeout, connect_timeout=10),
         defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
@@ -213,9 +218,7 @@ async def _stop_serving(
     await application.stop()
 
 
-async def _start_webhook(
-    application: Application, settings: Settings, intake: UpdateIntake
-) -> WebhookServer:
+async def _start_webhook(application: Application, settings: Settings, intake: UpdateIntake) -> WebhookServer:
     """Listen first, then tell Telegram where to post (never dropping the updates it holds for us)."""
     assert settings.webhook_url and settings.webhook_secret
     server = WebhookServer(

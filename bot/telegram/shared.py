@@ -3,7 +3,7 @@
 One process keeps everything in memory (the defaults here). Several replicas need the same answers to
 the same questions: "More" keys, per-user flood control, the outgoing rate limits and the intake of
 webhook updates must then live in a shared store, so each piece is a Protocol that such a store can
-implement. `choose_backends(settings)` is the one place that picks the implementations.
+implement. `bot.telegram.backends.choose_backends(settings)` is the one place that picks the implementations.
 """
 
 from __future__ import annotations
@@ -208,12 +208,3 @@ def local_backends(settings: Settings) -> Backends:
         send_budget=MemorySendBudget(settings.overall_max_rate, settings.group_max_rate),
         intake=QueueIntake(),
     )
-
-
-def choose_backends(settings: Settings) -> Backends:
-    """The backends these settings ask for: Redis shared by replicas with BOT_REDIS_URL, else memory."""
-    if settings.redis_url:
-        from bot.telegram.shared_redis import redis_backends
-
-        return redis_backends(settings)
-    return local_backends(settings)
