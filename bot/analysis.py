@@ -58,7 +58,8 @@ _ASCII_FOLD = bytes(
     (c + 32 if 65 <= c <= 90 else c) if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 32 for c in range(256)
 )
 # Punctuation and spaces of news copy that separate words before and after normalization alike.
-_SEPARATOR_RE = re.compile("[‘’‚‛“”„–—―…«»•·\u00a0\u2009\u202f′″]")  # (re.sub is ~10x str.translate)
+SEPARATORS = "‘’‚‛“”„–—―…«»•·\u00a0\u2009\u202f′″"
+_SEPARATOR_RE = re.compile(f"[{SEPARATORS}]")  # (re.sub is ~10x str.translate)
 _MISSING = "\x00"  # a cache sentinel no word can be (typed as a str so look-ups stay `str | None`)
 
 MAX_TERM_CHARS = 64  # longer "words" are junk (base64, URLs); Lucene caps at 255
@@ -159,6 +160,14 @@ class Analyzer:
         """The term of one folded word outside scripts without spaces (None: a dropped word)."""
         term = self._cache.get(word, _MISSING)
         return self._term(word) if term is _MISSING else term
+
+    def term_many(self, words: list[str]) -> list[str | None]:
+        """`term` of many folded words, none of them remembered (for callers that keep their own table,
+        e.g. `bot.wordtable`): one call to the stemmer for all of them."""
+        stop = self.stop
+        kept = [w for w in words if w not in stop and len(w) <= MAX_TERM_CHARS]
+        stems = iter(self.stemmer.stemWords(kept) if self.stemmer is not None and kept else kept)
+        return [None if w in stop or len(w) > MAX_TERM_CHARS else next(stems) for w in words]
 
     def _term(self, word: str) -> str | None:
         if word in self.stop or len(word) > MAX_TERM_CHARS:

@@ -95,6 +95,17 @@ class PassageTableBuilder:
             s.append(p.start)
             e.append(p.end)
 
+    def add(self, article: int, spans: Sequence[tuple[int, int]]) -> None:
+        """The passages of one article, from their spans in its text."""
+        a, i, c, s, e = self.cols
+        n = len(spans)
+        a.extend([article] * n)
+        i.extend(range(n))
+        c.extend([n] * n)
+        for start, end in spans:
+            s.append(start)
+            e.append(end)
+
     def __len__(self) -> int:
         return len(self.cols[0])
 

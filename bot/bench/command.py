@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.argtypes import int_range
 from bot.bench.measure import MB, Run, run_measured
 from bot.bench.options import SHAPES
 from bot.bench.synthetic import FORMAT, SyntheticCorpus
@@ -47,9 +48,7 @@ def run(args: argparse.Namespace) -> dict:
             questions = _read_questions(Path(args.queries))
             result["corpora"].append(measure_corpus(Path(args.corpus), questions, root / "index-own", args, "own"))
         else:
-            if args.passages < 1:
-                raise SystemExit("bench: --passages must be at least 1")
-            n_questions = int(args.queries or 500)
+            n_questions = _count(args.queries) if args.queries else 500
             for shape in SHAPES if args.shape == "both" else (args.shape,):
                 corpus, questions = _synthetic(root, args.passages, args.seed, shape, n_questions)
                 result["corpora"].append(measure_corpus(corpus, questions, root / f"index-{shape}", args, shape))
@@ -61,6 +60,14 @@ def run(args: argparse.Namespace) -> dict:
     finally:
         if own_tmp:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _count(text: str) -> int:
+    """--queries without --corpus: how many questions to generate."""
+    try:
+        return int_range(1)(text)
+    except argparse.ArgumentTypeError as e:
+        raise SystemExit(f"bench: --queries (without --corpus, how many questions): {e}") from None
 
 
 def _read_questions(path: Path) -> list[str]:
