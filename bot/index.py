@@ -2,83 +2,42 @@
 
 BM25 scores are sums over query terms of a weight that depends only on the term and the passage, so
 the weights are computed once at build time and a query only adds up the postings of its own terms
-(never a pass over every passage in Python). Scores follow rank-bm25's definitions exactly for
-`okapi`; `plus` and `l` follow the BM25+ and BM25L papers (Lv & Zhai 2011), not rank-bm25 0.2.2,
-which multiplies by tf twice in BM25L and adds BM25+'s delta to passages without the term.
-`lucene` is Lucene's BM25 (idf = ln(1 + (N - n + 0.5) / (n + 0.5))).
+(never a pass over every passage in Python). The weights of each variant are in `bot.scoring`; the
+vectorized build is in `bot.postings` (`IndexBuilder` below makes an `Index` of it).
 
 Top-k is exact but does not always read every posting of every query term (see `Index.top`): each term
 keeps its maximum weight and its best postings ("champions"), which give a lower bound on the k-th best
 score; terms whose weights cannot lift a passage past it are only looked up for the few candidates.
-
-Building (`IndexBuilder`) is vectorized: term ids go into one flat int32 array, and the postings come from
-one sort of (term, passage) keys.
 """
 
 from __future__ import annotations
 
-import array
-import logging
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from bot.postings import Postings, PostingsBuilder
+from bot.scoring import VARIANTS, ScoringSettings, idf_weights, tf_weights
 
-VARIANTS = ("okapi", "plus", "l", "lucene")
+__all__ = [
+    "BUILD_VERSION",
+    "CHAMPIONS",
+    "SEED_ALL",
+    "VARIANTS",
+    "Index",
+    "IndexBuilder",
+    "ScoringSettings",
+    "idf_weights",
+    "term_bounds",
+    "tf_weights",
+]
 
 # Bump when what a build writes changes (postings, weights, bounds): persisted indexes are rebuilt.
 BUILD_VERSION = 1
 
 CHAMPIONS = 64  # best postings kept per term, for terms with more postings than that
 SEED_ALL = 2048  # a query term with at most this many postings seeds the threshold with all of them
-
-
-@dataclass(frozen=True)
-class ScoringSettings:
-    variant: str = "okapi"
-    k1: float = 1.5
-    b: float = 0.75
-    epsilon: float = 0.25  # okapi: floor for negative idf, as a fraction of the mean idf
-    delta: float = 1.0  # plus / l
-
-    def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown BM25 variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
-
-    def fingerprint(self) -> str:
-        return f"bm25-v1 {self.variant} k1={self.k1} b={self.b} eps={self.epsilon} delta={self.delta}"
-
-
-def idf_weights(df: np.ndarray, n_docs: int, s: ScoringSettings) -> np.ndarray:
-    """Per-term idf, float64, as each variant defines it."""
-    df = df.astype(np.float64)
-    if s.variant == "okapi":  # rank-bm25 BM25Okapi._calc_idf
-        idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
-        average_idf = idf.sum() / len(idf) if len(idf) else 0.0
-        return np.where(idf < 0, s.epsilon * average_idf, idf)
-    if s.variant == "plus":  # BM25+ paper: log((N + 1) / df)
-        return np.log((n_docs + 1) / df)
-    if s.variant == "l":  # BM25L paper: log((N + 1) / (df + 0.5))
-        return np.log((n_docs + 1) / (df + 0.5))
-    return np.log1p((n_docs - df + 0.5) / (df + 0.5))  # lucene
-
-
-def tf_weights(tf: np.ndarray, doc_len: np.ndarray, avgdl: float, s: ScoringSettings) -> np.ndarray:
-    """The term-frequency factor of each posting (tf > 0), float64."""
-    tf = tf.astype(np.float64)
-    norm = 1.0 - s.b + s.b * doc_len / avgdl if avgdl > 0 else np.ones_like(tf)
-    if s.variant == "l":
-        ctd = tf / norm
-        return (s.k1 + 1) * (ctd + s.delta) / (s.k1 + ctd + s.delta)
-    w = tf * (s.k1 + 1) / (tf + s.k1 * norm)
-    if s.variant == "plus":
-        w = w + s.delta
-    if s.variant == "lucene":
-        w = w / (s.k1 + 1)  # Lucene drops the constant (k1 + 1) numerator
-    return w
 
 
 class Index:
@@ -132,6 +91,10 @@ class Index:
         for terms in docs:
             builder.add_terms(terms)
         return builder.build()
+
+    @classmethod
+    def from_postings(cls, p: Postings) -> Index:
+        return cls(p.vocab, p.indptr, p.doc_ids, p.weights, p.doc_len, p.idf, p.settings)
 
     # -- querying -----------------------------------------------------------------------------------
 
@@ -389,219 +352,9 @@ def term_bounds(indptr: np.ndarray, doc_ids: np.ndarray, weights: np.ndarray):
 # --- building --------------------------------------------------------------------------------------
 
 
-class IndexBuilder:
-    """Collects passages' terms, then builds the postings in a few vectorized passes.
-
-    Memory stays near 4 bytes per kept token while collecting (an int32 term id) and about 20 bytes per
-    token during the one sort that makes the postings.
-    """
-
-    _FLUSH = 4_000_000  # tokens collected in an array('i') before moving them to numpy
-
-    def __init__(self, settings: ScoringSettings = ScoringSettings()):
-        self.settings = settings
-        self.vocab: defaultdict[str, int] = defaultdict()
-        self.vocab.default_factory = self.vocab.__len__  # a new term gets the next id
-        self._codes = array.array("i")  # term ids (-1: a dropped word) of the current chunk
-        self._starts = array.array("q")  # where each passage of the chunk starts in _codes
-        self._chunks: list[np.ndarray] = []  # kept term ids, int32
-        self._lens: list[np.ndarray] = []  # kept terms per passage, int32
-        self._word_ids: dict[object, _WordIds] = {}  # per analyzer
-        self.n_docs = 0
-
-    def add_terms(self, terms: Sequence[str]) -> None:
-        """One passage's terms."""
-        self._starts.append(len(self._codes))
-        self._codes.extend(map(self.vocab.__getitem__, terms))
-        self._next()
-
-    def add_text(self, analyzer, text: str) -> None:
-        """One passage's text, indexed as `add_terms(analyzer.terms(text))` would, faster.
-
-        Each distinct word goes through the analyzer once and is remembered as a term id (-1: a
-        dropped word), so a token costs one dict look-up. Text in scripts without spaces (bigrams)
-        takes `analyzer.terms`.
-        """
-        words, nospace = analyzer.words(text)
-        if nospace:
-            self.add_terms(analyzer.terms(text))
-            return
-        ids = self._word_ids.get(analyzer)
-        if ids is None:
-            ids = self._word_ids[analyzer] = _WordIds(analyzer, self.vocab)
-        self._starts.append(len(self._codes))
-        self._codes.extend(map(ids.__getitem__, words))
-        self._next()
-
-    def add_ids(self, ids: np.ndarray, lens: np.ndarray) -> None:
-        """Passages analysed elsewhere (`bot.build`): `lens[i]` term ids of `self.vocab` for passage i, in
-        order, dropped words already left out."""
-        self._flush()
-        self._chunks.append(np.asarray(ids, dtype=np.int32))
-        self._lens.append(np.asarray(lens, dtype=np.int32))
-        self.n_docs += len(lens)
-
-    def _next(self) -> None:
-        self.n_docs += 1
-        if len(self._codes) >= self._FLUSH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._starts:
-            return
-        codes = np.frombuffer(self._codes, dtype=np.int32).copy() if len(self._codes) else np.zeros(0, np.int32)
-        starts = np.frombuffer(self._starts, dtype=np.int64)
-        raw_lens = np.diff(np.append(starts, len(codes)))
-        keep = codes >= 0
-        if keep.all():
-            self._lens.append(raw_lens.astype(np.int32))
-            self._chunks.append(codes)
-        else:
-            doc = np.repeat(np.arange(len(starts), dtype=np.int32), raw_lens)
-            self._lens.append(np.bincount(doc[keep], minlength=len(starts)).astype(np.int32))
-            self._chunks.append(codes[keep])
-        self._codes = array.array("i")
-        self._starts = array.array("q")
+class IndexBuilder(PostingsBuilder):
+    """Collects passages' terms (`add_terms`, `add_text`, `add_ids`; see `bot.postings`), then `build()`s the
+    `Index`."""
 
     def build(self) -> Index:
-        self._flush()
-        self._word_ids.clear()
-        vocab = self.vocab
-        vocab.default_factory = None  # a plain mapping from now on (no copy of a million terms)
-        self.vocab = defaultdict()
-        doc_len = np.concatenate(self._lens) if self._lens else np.zeros(0, np.int32)
-        self._lens = []
-        chunks, self._chunks = self._chunks, []
-        if sum(len(c) for c in chunks) >= _TRIM_ABOVE:
-            _trim_memory()  # hand the analysis' freed memory back before the big arrays come
-        return _postings(vocab, chunks, doc_len, self.settings)
-
-
-_STEP = 1 << 22  # tokens (or postings) per slice in the vectorized passes of _postings
-
-
-def _postings(
-    vocab: dict[str, int],
-    term_ids: np.ndarray | list[np.ndarray],
-    doc_len: np.ndarray,
-    settings: ScoringSettings,
-) -> Index:
-    """The index of token term ids (passage after passage, `doc_len[i]` tokens for passage i).
-
-    `term_ids` may be a list of chunks, emptied as they are used. Memory: one int64 key per token (the
-    sort), plus 4 bytes per posting; the unique keys, the passage ids and the weights are written over
-    buffers already there (see the comments), so 1M passages peak near 0.65 GB here.
-    """
-    n_docs, n_terms = len(doc_len), len(vocab)
-    span = max(n_docs, 1)
-    step = _STEP
-    # one int64 key per token: term * n_docs + passage; sorted, equal keys are one posting (tf = run)
-    chunks = term_ids if isinstance(term_ids, list) else [term_ids]
-    del term_ids
-    n = sum(len(c) for c in chunks)
-    key = np.empty(n, dtype=np.int64)
-    at = 0
-    while chunks:
-        c = chunks.pop(0)
-        key[at : at + len(c)] = c
-        at += len(c)
-        del c
-    key *= span
-    ends = np.cumsum(doc_len, dtype=np.int64)
-    per = max(1, step // 64)
-    for d0 in range(0, n_docs, per):  # a slice of passages at a time
-        d1 = min(d0 + per, n_docs)
-        a, b = int(ends[d0 - 1]) if d0 else 0, int(ends[d1 - 1])
-        key[a:b] += np.repeat(np.arange(d0, d1, dtype=np.int64), doc_len[d0:d1])
-    del ends
-    key.sort()
-
-    # two passes over the sorted keys, a slice at a time (no full-size temporary): count the postings;
-    # then move each run's key to the front of `key` (in place: a run never moves right) and its length
-    # to `tf`
-    bounds = list(range(0, n, step)) + [n]
-
-    def new_run(a: int, b: int) -> np.ndarray:
-        return key[a:b] != (key[a - 1 : b - 1] if a else np.concatenate(([-1], key[: b - 1])))
-
-    counts = [int(np.count_nonzero(new_run(a, b))) for a, b in zip(bounds[:-1], bounds[1:])]
-    n_post = sum(counts)
-    tf = np.empty(n_post, dtype=np.int32)
-    at = 0
-    for (a, b), c in zip(zip(bounds[:-1], bounds[1:]), counts):
-        starts = np.flatnonzero(new_run(a, b))
-        if c:
-            key[at : at + c] = key[a:b][starts]
-            if at:  # the run that was open at the end of the previous slice ends here
-                tf[at - 1] += int(starts[0])
-            tf[at : at + c - 1] = np.diff(starts)
-            tf[at + c - 1] = (b - a) - int(starts[-1])
-        elif at:
-            tf[at - 1] += b - a
-        at += c
-
-    df = np.zeros(n_terms, dtype=np.int64)
-    for a in range(0, n_post, step):
-        df += np.bincount(key[a : min(a + step, n_post)] // span, minlength=n_terms)
-    indptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    doc_len = doc_len.astype(np.int64)
-    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    idf = idf_weights(df, n_docs, settings)
-    # weights go over tf (float32 over int32, slice by slice) and passage ids over the first half of
-    # `key` (int32 slot i lies in int64 slot i // 2, already read when a slice is never longer than the
-    # slices before it); then `key` is shrunk to that half
-    weights = tf.view(np.float32)
-    key32 = key.view(np.int32)
-    wstep = max(1, step // 4)  # tf_weights makes several float64 temporaries per slice: keep them small
-    for a in range(0, n_post, wstep):
-        b = min(a + wstep, n_post)
-        u = key[a:b].copy()
-        t = u // span
-        d = u - t * span
-        w = idf[t] * tf_weights(tf[a:b], doc_len[d], avgdl, settings)
-        weights[a:b] = w
-        key32[a:b] = d
-    del key32, tf
-    key.resize((n_post + 1) // 2, refcheck=False)
-    post_doc = key.view(np.int32)[:n_post]
-    return Index(vocab, indptr, post_doc, weights, doc_len.astype(np.int32), idf.astype(np.float32), settings)
-
-
-# --- the fast analysis path for indexing -------------------------------------------------------------
-
-_TRIM_ABOVE = 1 << 22  # tokens: smaller builds free too little for a full garbage collection (~50-100 ms) to pay
-
-
-def _trim_memory() -> None:
-    """Return freed heap memory to the OS (glibc malloc_trim), so it stops counting as resident."""
-    import gc
-
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-class _WordIds(dict):
-    """word -> term id (-1: dropped), each missing word analyzed once.
-
-    At most LIMIT words are remembered: by then the frequent ones are in, and the rest of a Zipf tail
-    is mostly seen once (remembering it would only cost memory)."""
-
-    LIMIT = 600_000
-
-    def __init__(self, analyzer, vocab: dict[str, int]):
-        super().__init__()
-        self.analyzer = analyzer
-        self.vocab = vocab
-
-    def __missing__(self, word: str) -> int:
-        term = self.analyzer.term(word)
-        tid = -1 if term is None else self.vocab[term]
-        if len(self) < self.LIMIT:
-            self[word] = tid
-        return tid
+        return Index.from_postings(self.postings())
