@@ -157,6 +157,10 @@ def test_the_core_never_imports_telegram():
     assert {m: names for m, names in offenders.items() if names} == {}
 
 
+def test_no_import_cycle():
+    assert cycles(import_graph()) == []
+
+
 @pytest.mark.parametrize(
     "graph,expected",
     [
