@@ -82,7 +82,12 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
             media_write_timeout=max(timeout, 60),
         ),
         get_updates_request=AiohttpRequest(connection_pool_size=2, read_timeout=timeout, connect_timeout=10),
-        defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        # allow_sending_without_reply: a question deleted before its answer went out still gets the answer
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            allow_sending_without_reply=True,
+        ),
         rate_limiter=RetryingRateLimiter(backends.send_budget, settings.send_retry_seconds),
     )
     application = (

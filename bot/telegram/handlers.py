@@ -50,7 +50,7 @@ from bot.telegram.buttons import (
     short,
     sources_data,
 )
-from bot.telegram.sending import SendAbandoned
+from bot.telegram.sending import SendAbandoned, answer_query
 from bot.telegram.state import BotState, state_of, state_of_app
 
 __all__ = ["BotState", "state_of", "state_of_app"]  # (also importable from here, as before)
@@ -238,26 +238,26 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if isinstance(button, More):
         question = await state.answers.get(button.key)
         if question is None:
-            await query.answer("This answer has expired — please ask again.", show_alert=True)
+            await answer_query(query, "This answer has expired — please ask again.", show_alert=True)
             return
-        await query.answer()
+        await answer_query(query)
         answer = await _ask(state, question, button.offset)
         text, markup = await _render(state, answer)
         await edit_for(query, text, markup)
     elif isinstance(button, FullArticle):
         found = find_article(state.engine, button.no, button.tag)
         if found is None:
-            await query.answer("That article is no longer in the corpus.", show_alert=True)
+            await answer_query(query, "That article is no longer in the corpus.", show_alert=True)
             return
         await _send_article(query, context, found[1])
     elif isinstance(button, SourcesPage):
-        await query.answer()
+        await answer_query(query)
         text, markup = _sources_page(state.engine, button.page)
         await edit_for(query, text, markup)
     elif query.data:
-        await query.answer("This button no longer works — please ask again.")
+        await answer_query(query, "This button no longer works — please ask again.")
     else:
-        await query.answer()
+        await answer_query(query)
 
 
 async def _send_article(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE, article: Article) -> None:
@@ -265,7 +265,7 @@ async def _send_article(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE
     bot may not be in), in the user's private chat with the bot."""
     parts = html_article(article)
     if query.message is not None:
-        await query.answer()
+        await answer_query(query)
         for part in parts:
             await context.bot.send_message(query.message.chat.id, part)
         return
@@ -273,9 +273,9 @@ async def _send_article(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE
         await context.bot.send_message(query.from_user.id, parts[0])
     except (Forbidden, BadRequest):  # the user never started a chat with the bot
         name = f" @{context.bot.username}" if context.bot.username else ""
-        await query.answer(f"Start a chat with me{name} first, then press the button again.", show_alert=True)
+        await answer_query(query, f"Start a chat with me{name} first, then press the button again.", show_alert=True)
         return
-    await query.answer("Sent to our private chat.")
+    await answer_query(query, "Sent to our private chat.")
     for part in parts[1:]:
         await context.bot.send_message(query.from_user.id, part)
 
@@ -289,14 +289,21 @@ async def edit_for(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup
     await edit_message(query.message, text, markup)
 
 
+_GONE = ("message to edit not found", "message can't be edited")
+
+
 async def edit_message(message: object, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit a message in place; an inaccessible (old) message gets a new one instead."""
+    """Edit a message in place; one too old to see (date 0), deleted or no longer editable gets a new one."""
     if message is None:
         return
-    if not isinstance(message, Message):  # too old to be edited (InaccessibleMessage)
-        await message.get_bot().send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[attr-defined]
-        return
-    await _unless_unchanged(message.edit_text(text, reply_markup=markup))
+    if isinstance(message, Message) and message.is_accessible:  # PTB gives date-0 messages as Message too
+        try:
+            await _unless_unchanged(message.edit_text(text, reply_markup=markup))
+            return
+        except BadRequest as e:
+            if not any(gone in str(e).lower() for gone in _GONE):
+                raise
+    await message.get_bot().send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[attr-defined]
 
 
 async def _unless_unchanged(edit) -> None:
@@ -319,7 +326,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     text = " ".join(query.query.split())
     offset = read_inline_offset(query.offset)
     if not text or offset is None:  # nothing asked, or a page we never offered
-        await query.answer([], cache_time=300 if not text else 60)
+        await answer_query(query, [], cache_time=300 if not text else 60)
         return
     answer = await _ask(state, text, offset, INLINE_RESULTS)
     results = [
@@ -333,7 +340,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         for h in answer.hits
     ]
     next_offset = str(offset + INLINE_RESULTS) if answer.more and offset + INLINE_RESULTS <= MAX_OFFSET else ""
-    await query.answer(results, cache_time=60, next_offset=next_offset)
+    await answer_query(query, results, cache_time=60, next_offset=next_offset)
 
 
 # --- errors ------------------------------------------------------------------------------------------

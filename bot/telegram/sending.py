@@ -100,11 +100,20 @@ async def with_retries(
                 reason = _reason(e)
                 log.error(
                     "lost: %s to chat %s failed %d times in %.1f s (%s); giving up",
-                    what, chat_id if chat_id is not None else "-", attempts, elapsed, reason,
+                    what,
+                    chat_id if chat_id is not None else "-",
+                    attempts,
+                    elapsed,
+                    reason,
                 )
                 raise SendAbandoned(what, chat_id, attempts, elapsed, reason) from e
-            log.info("%s to chat %s failed (%s); retrying in %.1f s", what, chat_id if chat_id is not None else "-",
-                     _reason(e), wait)
+            log.info(
+                "%s to chat %s failed (%s); retrying in %.1f s",
+                what,
+                chat_id if chat_id is not None else "-",
+                _reason(e),
+                wait,
+            )
             if isinstance(e, RetryAfter) and budget is not None and chat_id is not None:
                 await budget.pause(chat_id, wait)  # type: ignore[arg-type]
             else:
@@ -144,3 +153,24 @@ class RetryingRateLimiter(BaseRateLimiter[None]):
             retry_seconds=self.retry_seconds,
             budget=self.budget,
         )
+
+
+_EXPIRED_QUERY = ("query is too old", "query id is invalid")
+
+
+async def answer_query(query: Any, *args: Any, **kwargs: Any) -> bool:
+    """`query.answer(...)` for a button press or an inline query; False when Telegram no longer takes it.
+
+    A query must be answered within seconds; one handled later (a slow moment, a chat's 429 pause, an
+    update taken over from a dead replica) is refused with "query is too old". That answer is only the
+    button's spinner or a toast: it is logged and skipped, and what the button does (edit the message, send
+    the article) still happens.
+    """
+    try:
+        await query.answer(*args, **kwargs)
+        return True
+    except BadRequest as e:
+        if not any(part in str(e).lower() for part in _EXPIRED_QUERY):
+            raise
+        log.info("%s %s expired before it was answered", type(query).__name__, getattr(query, "id", "?"))
+        return False

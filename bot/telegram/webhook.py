@@ -29,9 +29,7 @@ STOP_SECONDS = 2  # when stopping, requests in flight get this long (accepting a
 class WebhookServer:
     """An aiohttp server for one path; `start()` listens, `stop()` stops listening and finishes requests."""
 
-    def __init__(
-        self, path: str, secret: str, intake: UpdateIntake, *, max_body: int, listen: str, port: int
-    ) -> None:
+    def __init__(self, path: str, secret: str, intake: UpdateIntake, *, max_body: int, listen: str, port: int) -> None:
         self.path = "/" + path.strip("/")
         self.secret = secret.encode("utf-8")
         self.intake = intake
@@ -72,7 +70,7 @@ class WebhookServer:
             return self._refuse(413, "update too large")
         try:
             update = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return self._refuse(400, "not JSON")
         if update_id_of(update) is None:
             return self._refuse(400, "not an update (no integer update_id)")
