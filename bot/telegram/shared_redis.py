@@ -11,6 +11,7 @@ together build once; the `ReplicaService` keeps it on the replicas' one index ge
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from bot.chats import is_group
 from bot.replicas.generations import ReplicatedLibrary
 from bot.replicas.keys import RedisAnswerKeys
 from bot.replicas.limits import RedisUserLimiter, SharedThrottle
-from bot.replicas.link import RedisLink, Unavailable, safe_url
+from bot.replicas.link import REDIS_DOWN, RedisLink, Unavailable, safe_url
 from bot.replicas.presence import Presence, replica_name
 from bot.replicas.stream import StreamConsumer, UpdateStream
 from bot.service import Library
@@ -142,7 +143,8 @@ def redis_backends(settings: Settings) -> Backends:
 
 def open_replicated_library(settings: Settings) -> ReplicatedLibrary:
     """The corpus for a replica: opened under the index folder's lock (one build for replicas starting
-    together on one folder), announced to the others. Blocking; runs its own short event loop."""
+    together on one folder), announced to the others. Blocking; runs its own short event loop (in a thread when called
+    from a running one)."""
     assert settings.redis_url is not None
     library = Library(settings.corpus_dir, settings.search_settings(), index_dir=settings.resolved_index_dir)
     replicated = ReplicatedLibrary(library, replica_name())
@@ -150,12 +152,25 @@ def open_replicated_library(settings: Settings) -> ReplicatedLibrary:
     async def opening() -> None:
         link = RedisLink(settings.redis_url or "", namespace_for(settings))
         try:
-            if not await link.check():
-                log.warning("opening the corpus without Redis: other replicas are not coordinated with")
-            await replicated.open(link if link.up else None)
+            try:  # a plain ping: the serving link says "unreachable" (once) if Redis stays away
+                await asyncio.wait_for(link.client.ping(), link.timeout + 0.5)
+            except REDIS_DOWN as e:
+                log.warning(
+                    "opening the corpus without Redis (%s): replicas starting now are not coordinated with",
+                    type(e).__name__,
+                )
+                await replicated.open(None)
+            else:
+                await replicated.open(link)
         finally:
             with contextlib.suppress(Exception):
                 await link.close()
 
-    asyncio.run(opening())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(opening())
+    else:  # called from async code (an embedding program, tests): the short loop runs in a thread
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, opening()).result()
     return replicated
