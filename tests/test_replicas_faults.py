@@ -80,9 +80,13 @@ async def test_a_replica_started_while_redis_is_down_answers_and_joins_when_it_c
 
         server.start()
         await wait_until(lambda: link.up)
+        poison = update(9003, "Zanzibar secrets", user_id=3902)
+        poison["message"]["date"] = "Zanzibar o'clock"  # python-telegram-bot cannot read it
+        assert await post(bot.url, as_json(poison)) == 200  # into the stream, then skipped by the consumer
         assert await post(bot.url, as_json(update(9002, BROAD, user_id=3902))) == 200
         first = await answered(api, 3902)
         assert await in_redis(server.url, settings, 9002)  # through the stream, consumed by the group
+        assert await in_redis(server.url, settings, 9003)
         assert await post(bot.url, as_json(update(9002, BROAD, user_id=3902))) == 200  # re-delivered
         api.push_callback_query(more_button(first.result), first.result, user_id=3902)
         edit = await api.wait_for("editMessageText", ok=True)
@@ -90,6 +94,9 @@ async def test_a_replica_started_while_redis_is_down_answers_and_joins_when_it_c
     assert edit.result["text"].startswith("4. ")
     assert len(api.sent_messages(3902)) == 1 and len(api.sent_messages(3901)) == 1
     assert_quiet(caplog)
+    skipped = [r.getMessage() for r in caplog.records if "skipped update" in r.getMessage()]
+    assert len(skipped) == 1 and "9003" in skipped[0]
+    assert not any("Zanzibar" in r.getMessage() for r in caplog.records)
     server.stop()
 
 
@@ -122,3 +129,37 @@ async def test_redis_restarting_without_its_data_loses_no_answer(fake_api, corpu
     assert [len(api.sent_messages(c)) for c in (4001, 4002, 4003)] == [1, 1, 1]
     assert_quiet(caplog)
     server.stop()
+
+
+async def test_redis_refusing_writes_loses_no_answer(fake_api, corpus_dir, clean_env, tmp_path, caplog):
+    """Memory full (maxmemory with noeviction; READONLY and MISCONF read alike): Redis still answers reads but
+    refuses writes. The replica handles new updates itself meanwhile, keeps new keys and limits locally, and
+    uses Redis again as soon as it takes writes."""
+    api = fake_api
+    caplog.set_level(logging.INFO)
+    server = RedisServer(tmp_path / "redis").start()
+    settings = Settings(_env_file=None, token=api.token)
+    r = aioredis.Redis.from_url(server.url)
+    async with replica(api, corpus_dir, tmp_path, server.url) as bot:
+        assert await post(bot.url, as_json(update(9201, QUESTION, user_id=4101))) == 200
+        await answered(api, 4101, "road maps")
+        await r.config_set("maxmemory", 1)  # full: every write is refused from now on
+        assert await post(bot.url, as_json(update(9202, BROAD, user_id=4102))) == 200
+        first = await answered(api, 4102)
+        assert not await in_redis(server.url, settings, 9202)  # handled here, as a single bot would
+        api.push_callback_query(more_button(first.result), first.result, user_id=4102)
+        assert (await api.wait_for("editMessageText", ok=True)).result["text"].startswith("4. ")
+
+        await r.config_set("maxmemory", 0)
+        await wait_until(lambda: link_of(bot).refusing is None)
+        assert await post(bot.url, as_json(update(9203, OTHER, user_id=4103))) == 200
+        await answered(api, 4103, "tax maneuver")
+        assert await in_redis(server.url, settings, 9203)  # through the stream again
+        assert bot.application.bot_data["state"].metrics.errors == 0
+    await r.aclose()
+    server.stop()
+    messages = [rec.getMessage() for rec in caplog.records]
+    assert sum("refuses writes" in m for m in messages) == 1, messages
+    assert sum("accepts writes again" in m for m in messages) == 1
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert [len(api.sent_messages(c)) for c in (4101, 4102, 4103)] == [1, 1, 1]

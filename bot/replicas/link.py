@@ -4,7 +4,8 @@ Everything shared goes through `RedisLink.run`: while Redis answers it is a plai
 to connect or times out, the link goes *down* (logged once), later calls fail at once with `Unavailable`
 (so a dead Redis costs no timeouts per update), and a probe pings every second until Redis answers again
 (logged once), then the link is *up* and `on_up` callbacks run. Callers catch `Unavailable` and use their
-local state meanwhile.
+local state meanwhile. A Redis that answers but refuses writes (memory full, read-only, failed disk save)
+raises `Unavailable` for the refused calls only (reads go on), logged once, until a write goes through.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # What "Redis is not there" looks like (BusyLoadingError, a Redis still loading its AOF, is a ConnectionError).
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+# What "Redis answers but refuses writes" looks like: memory full (maxmemory with noeviction), a read-only
+# replica after a failover, a failed disk save (MISCONF). Also inside Lua scripts ("-OOM ..." in the text).
+_REFUSALS = ("command not allowed when used memory", "READONLY", "read only replica", "MISCONF", "NOREPLICAS")
+
+
+def is_refusal(error: ResponseError) -> bool:
+    """Whether Redis refused a command because it takes no writes now (rather than because it was wrong)."""
+    text = str(error)
+    return any(part in text for part in _REFUSALS)
 
 
 class Unavailable(Exception):
@@ -62,14 +73,16 @@ class RedisLink:
         self.client = make_client(url, timeout)
         self.up = True  # optimistic: the first failure says otherwise
         self.on_up: list[Callable[[], object]] = []
+        self.refusing: str | None = None  # why Redis refuses writes, while it does
         self._probe: asyncio.Task | None = None
+        self._write_probe: asyncio.Task | None = None
         self._closed = False
 
     def key(self, *parts: object) -> str:
         return ":".join([self.namespace, *(str(p) for p in parts)])
 
     async def run(self, op: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
-        """`op(client)`, or `Unavailable` when Redis is down (now or already)."""
+        """`op(client)`, or `Unavailable` when Redis is down (now or already) or refuses the write."""
         if not self.up:
             raise Unavailable(f"Redis at {safe_url(self.url)} is down")
         try:
@@ -77,6 +90,39 @@ class RedisLink:
         except REDIS_DOWN as e:
             self.mark_down(e)
             raise Unavailable(str(e)) from e
+        except ResponseError as e:
+            if not is_refusal(e):
+                raise
+            self._refused(e)
+            raise Unavailable(str(e)) from e
+
+    def _refused(self, error: ResponseError) -> None:
+        """Redis is up (reads, e.g. the stream, still work) but takes no writes: callers use local state for
+        what they would have stored; a probe writes every second and says when Redis takes writes again."""
+        if self._closed:
+            return
+        if self.refusing is None:
+            self.refusing = str(error)[:200]
+            log.warning(
+                "Redis at %s refuses writes (%s); this replica keeps new state locally until it accepts them again",
+                safe_url(self.url), self.refusing,
+            )  # fmt: skip
+        if self._write_probe is None or self._write_probe.done():
+            with contextlib.suppress(RuntimeError):
+                self._write_probe = asyncio.get_running_loop().create_task(self._probe_writes())
+
+    async def _probe_writes(self) -> None:
+        while self.refusing is not None and not self._closed:
+            await asyncio.sleep(self.probe_every)
+            try:
+                await asyncio.wait_for(self.client.set(self.key("write-probe"), b"1", ex=60), self.timeout + 0.5)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # still refused, or down (the other probe deals with that)
+                continue
+            self.refusing = None
+            log.warning("Redis at %s accepts writes again; shared state resumes", safe_url(self.url))
+            self._recovered()
 
     async def check(self) -> bool:
         """Ping now (also while down); True when Redis answered."""
@@ -106,6 +152,9 @@ class RedisLink:
             return
         self.up = True
         log.warning("Redis at %s is reachable again; shared state resumes", safe_url(self.url))
+        self._recovered()
+
+    def _recovered(self) -> None:
         for callback in list(self.on_up):
             try:
                 result = callback()
@@ -130,9 +179,10 @@ class RedisLink:
 
     async def close(self) -> None:
         self._closed = True
-        if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._probe
+        for probe in (self._probe, self._write_probe):
+            if probe is not None:
+                probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await probe
         with contextlib.suppress(Exception):
             await self.client.aclose()

@@ -108,9 +108,7 @@ class UpdateStream:
     async def hand_back(self, consumer: str, entry_ids: list[bytes], idle_ms: int) -> None:
         """Make entries this consumer holds claimable by the others at once."""
         ids: list[Any] = list(entry_ids)
-        await self.link.run(
-            lambda r: r.xclaim(self.key, self.GROUP, consumer, 0, ids, idle=idle_ms, justid=True)
-        )
+        await self.link.run(lambda r: r.xclaim(self.key, self.GROUP, consumer, 0, ids, idle=idle_ms, justid=True))
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -212,7 +210,8 @@ class StreamConsumer:
                 reply: Any = await self._reader.xreadgroup(
                     self.stream.GROUP, self.name, {self.stream.key: ">"}, count=free, block=int(self.block * 1000)
                 )
-            except Unavailable:
+            except Unavailable:  # down (the loop waits above) or refusing writes (creating the group)
+                await asyncio.sleep(0.2)
                 continue
             except REDIS_DOWN as e:
                 self.link.mark_down(e)
