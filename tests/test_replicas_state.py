@@ -76,23 +76,21 @@ async def test_throttle_spaces_requests_of_all_replicas(redis_server):
 
     t0 = time.monotonic()
     await asyncio.gather(*(send(throttles[i % 3]) for i in range(30)))
-    # 30 requests at 50/s through three replicas: together ~0.58 s, not a third of it
-    assert time.monotonic() - t0 >= 0.5
-    stamps.sort()
-    window = max(sum(1 for s in stamps if t <= s < t + 0.2) for t in stamps)
-    assert window <= 12  # 10 per 0.2 s plus scheduling jitter
+    # 30 requests at 50/s through three replicas: together at least 29 intervals of 20 ms, not a third of it.
+    # (Lower bounds only: a stall of the loaded machine can delay a request, never make one early.)
+    assert max(stamps) - t0 >= 0.55
 
-    await throttles[0].pause(123, 0.6)  # Telegram's retry_after for a chat, seen by one replica, holds all of them
     t1 = time.monotonic()
+    await throttles[0].pause(123, 2.0)  # Telegram's retry_after for a chat, seen by one replica, holds all of them
     paused = asyncio.create_task(throttles[2].acquire(123, group=False))
     await throttles[1].acquire(456, group=False)
     assert not paused.done()  # ...for that chat only: another chat went first
     await paused
-    assert time.monotonic() - t1 >= 0.55
-    await throttles[1].pause(None, 0.3)  # the whole bot
+    assert time.monotonic() - t1 >= 1.95
     t2 = time.monotonic()
+    await throttles[1].pause(None, 0.3)  # the whole bot
     await throttles[0].acquire(None, group=False)
-    assert time.monotonic() - t2 >= 0.25
+    assert time.monotonic() - t2 >= 0.3
     for lk in links:
         await lk.close()
 
