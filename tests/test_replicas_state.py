@@ -90,7 +90,7 @@ async def test_throttle_spaces_requests_of_all_replicas(redis_server):
     t2 = time.monotonic()
     await throttles[1].pause(None, 0.3)  # the whole bot
     await throttles[0].acquire(None, group=False)
-    assert time.monotonic() - t2 >= 0.3
+    assert time.monotonic() - t2 >= 0.25  # (Redis counts whole milliseconds)
     for lk in links:
         await lk.close()
 
