@@ -90,6 +90,9 @@ async def test_a_replica_started_while_redis_is_down_answers_and_joins_when_it_c
         assert await post(bot.url, as_json(update(9002, BROAD, user_id=3902))) == 200  # re-delivered
         api.push_callback_query(more_button(first.result), first.result, user_id=3902)
         edit = await api.wait_for("editMessageText", ok=True)
+        for odd_id, user_id in ((2**60, 3903), (-5, 3904)):  # ids the stream cannot dedupe: handled here
+            assert await post(bot.url, as_json(update(odd_id, QUESTION, user_id=user_id))) == 200
+            await answered(api, user_id, "road maps")
         assert bot.application.bot_data["state"].metrics.errors == 0
     assert edit.result["text"].startswith("4. ")
     assert len(api.sent_messages(3902)) == 1 and len(api.sent_messages(3901)) == 1

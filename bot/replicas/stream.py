@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SEEN_TTL = 2 * 24 * 3600
 SEEN_BLOCK = 1 << 20  # update ids per dedupe bitmap (128 KB)
 MAX_DELIVERIES = 3
+MAX_UPDATE_ID = 2**53  # update ids the dedupe bitmaps take (Telegram's are far below)
 
 # KEYS: seen bitmap, stream, the chat's last entry; ARGV: bit, ttl, payload, order key. The entry records its
 # chat's previous entry only while that one is still in the stream (otherwise there is nothing to wait for).
@@ -75,7 +76,7 @@ class UpdateStream:
     async def add(self, update: dict[str, Any], body: bytes | None = None) -> bool:
         """Store one update; False when its update_id was stored before. Raises Unavailable."""
         update_id = update["update_id"]
-        if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**53:
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < MAX_UPDATE_ID:
             raise ValueError("update_id must be a non-negative integer")
         payload = body if body is not None else json.dumps(update, separators=(",", ":")).encode()
         okey = raw_order_key(update)

@@ -22,7 +22,7 @@ from bot.replicas.keys import RedisAnswerKeys
 from bot.replicas.limits import RedisUserLimiter, SharedThrottle
 from bot.replicas.link import REDIS_DOWN, RedisLink, Unavailable, safe_url
 from bot.replicas.presence import Presence, replica_name
-from bot.replicas.stream import StreamConsumer, UpdateStream
+from bot.replicas.stream import MAX_UPDATE_ID, StreamConsumer, UpdateStream
 from bot.service import Library
 from bot.settings import Settings
 from bot.telegram.shared import Backends, MemoryUserLimiter
@@ -80,8 +80,12 @@ class RedisIntake:
         log.info("replica %s consuming updates from Redis at %s", self.name, safe_url(self.link.url))
 
     async def accept(self, update: dict) -> None:
-        if update_id_of(update) is None:
+        update_id = update_id_of(update)
+        if update_id is None:
             raise ValueError("an update needs an integer update_id")
+        if not 0 <= update_id < MAX_UPDATE_ID:  # no place in the shared dedupe: handled here, as one bot would
+            await self.local.accept(update)
+            return
         try:
             if not await self.stream.add(update):
                 log.info("dropped update %s: already received", update["update_id"])
