@@ -17,7 +17,7 @@ PER_USER_KINDS = frozenset({"inline_query", "chosen_inline_result"})
 
 
 def order_key(kind: str, chat_id: object, user_id: object) -> str:
-    """"c<chat id>", "u<user id>", or "" (no order to keep) for an update of `kind` from that chat and user."""
+    """ "c<chat id>", "u<user id>", or "" (no order to keep) for an update of `kind` from that chat and user."""
     if kind not in PER_USER_KINDS and _is_id(chat_id):
         return f"c{chat_id}"
     if _is_id(user_id):

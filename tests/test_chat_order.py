@@ -24,19 +24,36 @@ KINDS = {
     "message": ({"message": message(PRIVATE)}, "c7"),
     "group message": ({"message": message(GROUP)}, "c-100123"),
     "edited": ({"edited_message": message(GROUP, edit_date=1700000001)}, "c-100123"),
-    "channel post": ({"channel_post": {"message_id": 1, "date": 1, "chat": {"id": -1005, "type": "channel"}}},
-                     "c-1005"),
-    "button": ({"callback_query": {"id": "q", "from": USER, "chat_instance": "i", "data": "s:1",
-                                   "message": message(GROUP)}}, "c-100123"),
-    "inline button": ({"callback_query": {"id": "q", "from": USER, "chat_instance": "i", "data": "s:1",
-                                          "inline_message_id": "AgAA"}}, "u7"),
+    "channel post": (
+        {"channel_post": {"message_id": 1, "date": 1, "chat": {"id": -1005, "type": "channel"}}},
+        "c-1005",
+    ),
+    "button": (
+        {"callback_query": {"id": "q", "from": USER, "chat_instance": "i", "data": "s:1", "message": message(GROUP)}},
+        "c-100123",
+    ),
+    "inline button": (
+        {"callback_query": {"id": "q", "from": USER, "chat_instance": "i", "data": "s:1", "inline_message_id": "AgAA"}},
+        "u7",
+    ),
     "inline query": ({"inline_query": {"id": "q", "from": USER, "query": "x", "offset": ""}}, "u7"),
     "chosen inline": ({"chosen_inline_result": {"result_id": "r", "from": USER, "query": "x"}}, "u7"),
-    "member": ({"my_chat_member": {"chat": GROUP, "from": USER, "date": 1,
-                                   "old_chat_member": {"status": "left", "user": USER},
-                                   "new_chat_member": {"status": "member", "user": USER}}}, "c-100123"),
-    "poll answer": ({"poll_answer": {"poll_id": "p", "user": USER, "option_ids": [0],
-                                     "option_persistent_ids": ["a"]}}, "u7"),
+    "member": (
+        {
+            "my_chat_member": {
+                "chat": GROUP,
+                "from": USER,
+                "date": 1,
+                "old_chat_member": {"status": "left", "user": USER},
+                "new_chat_member": {"status": "member", "user": USER},
+            }
+        },
+        "c-100123",
+    ),
+    "poll answer": (
+        {"poll_answer": {"poll_id": "p", "user": USER, "option_ids": [0], "option_persistent_ids": ["a"]}},
+        "u7",
+    ),
 }
 
 
@@ -59,10 +76,17 @@ def test_odd_shapes_have_no_key_rather_than_an_error():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.integers() | st.text(max_size=5),
-                    lambda inner: st.dictionaries(st.sampled_from(["message", "chat", "id", "from", "user",
-                                                                   "callback_query", "inline_query"]), inner,
-                                                  max_size=4), max_leaves=12))
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=5),
+        lambda inner: st.dictionaries(
+            st.sampled_from(["message", "chat", "id", "from", "user", "callback_query", "inline_query"]),
+            inner,
+            max_size=4,
+        ),
+        max_leaves=12,
+    )
+)
 def test_any_json_gives_a_key_or_nothing(data):
     update = {"update_id": 1, **data} if isinstance(data, dict) else {"update_id": 1, "message": data}
     key = raw_order_key(update)

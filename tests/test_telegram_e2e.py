@@ -214,8 +214,14 @@ async def test_start_help_sources_and_commands(bot):
 
 async def test_sources_are_paged(fake_api, corpus_dir, clean_env):
     for i in range(12):
-        write_article(corpus_dir, f"n{i:02d}.txt", f"Story number {i}", [f"Body of story {i} about topic{i}."],
-                      url=f"https://example.com/{i}", date=f"2024-01-{i + 1:02d}")
+        write_article(
+            corpus_dir,
+            f"n{i:02d}.txt",
+            f"Story number {i}",
+            [f"Body of story {i} about topic{i}."],
+            url=f"https://example.com/{i}",
+            date=f"2024-01-{i + 1:02d}",
+        )
     index_ahead(corpus_dir)
     async with running_bot(fake_api, corpus_dir):
         fake_api.push_command("/sources")
@@ -328,8 +334,15 @@ async def test_admin_stats(bot):
     await api.wait_for("sendMessage", ok=True)
     api.push_command("/stats", user_id=ADMIN_ID)
     text = (await api.wait_for("sendMessage", ok=True)).result["text"]
-    for part in ("Articles: 1", "Passages: 6", "Vocabulary: ", "Index age: ", "Questions answered: 1",
-                 "p50 / p95: ", "Uptime: "):
+    for part in (
+        "Articles: 1",
+        "Passages: 6",
+        "Vocabulary: ",
+        "Index age: ",
+        "Questions answered: 1",
+        "p50 / p95: ",
+        "Uptime: ",
+    ):
         assert part in text
 
 
@@ -413,7 +426,12 @@ async def test_webhook_rejects_wrong_secret(fake_api, prebuilt_corpus, clean_env
     url = f"http://127.0.0.1:{port}/tg/hook"
     corpus, index = prebuilt_corpus
     async with running_bot(
-        api, corpus, index_dir=index, webhook_url=url, webhook_secret="s3cret_Token-1", webhook_listen="127.0.0.1",
+        api,
+        corpus,
+        index_dir=index,
+        webhook_url=url,
+        webhook_secret="s3cret_Token-1",
+        webhook_listen="127.0.0.1",
         webhook_port=port,
     ):
         assert api.webhook["url"] == url and api.webhook["secret_token"] == "s3cret_Token-1"

@@ -201,11 +201,18 @@ def raw_message(user_id: int, **content) -> dict:
 SECRET = "Sekrit poll about Zanzibar"
 POISON = {
     # a poll as older self-hosted Bot API servers send it: options without persistent_id
-    "poll-without-persistent-id": dict(poll={
-        "id": "5001", "question": SECRET, "options": [{"text": f"{SECRET} yes", "voter_count": 0}],
-        "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
-        "allows_multiple_answers": False,
-    }),
+    "poll-without-persistent-id": dict(
+        poll={
+            "id": "5001",
+            "question": SECRET,
+            "options": [{"text": f"{SECRET} yes", "voter_count": 0}],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+    ),
     "date-not-a-number": dict(date=f"{SECRET} o'clock", text=SECRET),
     "chat-is-a-string": dict(chat=SECRET, text=SECRET),
 }

@@ -74,8 +74,18 @@ def test_callback_data_is_read_strictly(data, button):
 
 @pytest.mark.parametrize(
     "offset, page",
-    [("", 0), ("10", 10), (str(MAX_OFFSET), MAX_OFFSET), ("²", None), ("9" * 5000, None), ("-10", None),
-     (" 10", None), ("10\n", None), ("1e3", None), (str(MAX_OFFSET + 1), None)],
+    [
+        ("", 0),
+        ("10", 10),
+        (str(MAX_OFFSET), MAX_OFFSET),
+        ("²", None),
+        ("9" * 5000, None),
+        ("-10", None),
+        (" 10", None),
+        ("10\n", None),
+        ("1e3", None),
+        (str(MAX_OFFSET + 1), None),
+    ],
 )
 def test_inline_offsets_are_read_strictly(offset, page):
     assert read_inline_offset(offset) == page
@@ -106,7 +116,10 @@ def test_any_inline_offset_reads_as_a_page_or_none(offset):
 def group_message(text: str, entities: list[dict]) -> Message:
     return Message.de_json(
         {
-            "message_id": 1, "date": 1700000000, "text": text, "entities": entities,
+            "message_id": 1,
+            "date": 1700000000,
+            "text": text,
+            "entities": entities,
             "chat": {"id": -100, "type": "group", "title": "G"},
             "from": {"id": 5, "is_bot": False, "first_name": "U"},
         },
@@ -135,8 +148,11 @@ emoji_text = st.lists(
     emoji_text,
     st.lists(
         st.fixed_dictionaries(
-            {"type": st.sampled_from(["mention", "text_mention", "bold", "bot_command"]),
-             "offset": st.integers(-3, 60), "length": st.integers(0, 60)}
+            {
+                "type": st.sampled_from(["mention", "text_mention", "bold", "bot_command"]),
+                "offset": st.integers(-3, 60),
+                "length": st.integers(0, 60),
+            }
         ),
         max_size=4,
     ),
@@ -191,8 +207,11 @@ async def test_odd_callback_data_and_offsets_are_refused_politely(fake_api, preb
             api.push_inline_query("road maps", offset=offset, user_id=1501)
             call = await api.wait_for("answerInlineQuery", ok=True)
             assert call.params["results"] == [] and not call.params.get("next_offset")
-        api.push_message("👍@corpus_test_bot who approved the road maps?", chat_type="group",
-                         entities=[{"type": "mention", "offset": 1, "length": 17}])
+        api.push_message(
+            "👍@corpus_test_bot who approved the road maps?",
+            chat_type="group",
+            entities=[{"type": "mention", "offset": 1, "length": 17}],
+        )
         call = await api.wait_for("sendMessage", ok=True)
         assert "road maps" in call.result["text"]
         assert bot.application.bot_data["state"].metrics.errors == 0
@@ -203,26 +222,35 @@ async def test_odd_callback_data_and_offsets_are_refused_politely(fake_api, preb
 
 odd_data = st.one_of(
     st.text(max_size=64).filter(lambda s: len(s.encode()) <= 64),
-    st.builds(lambda k, a, b: f"{k}:{a}:{b}", st.sampled_from("mas"), st.text("0123456789abcdef²٣-", max_size=12),
-              st.text("0123456789abcdef²", max_size=12)),
+    st.builds(
+        lambda k, a, b: f"{k}:{a}:{b}",
+        st.sampled_from("mas"),
+        st.text("0123456789abcdef²٣-", max_size=12),
+        st.text("0123456789abcdef²", max_size=12),
+    ),
 )
 messages = st.fixed_dictionaries(
     {
         "kind": st.just("message"),
-        "text": emoji_text.filter(bool) | st.sampled_from(["/start", "/help", "/ask", "/ask road maps", "/sources",
-                                                            "/stats", "/reload", "/start@corpus_test_bot x"]),
+        "text": emoji_text.filter(bool)
+        | st.sampled_from(
+            ["/start", "/help", "/ask", "/ask road maps", "/sources", "/stats", "/reload", "/start@corpus_test_bot x"]
+        ),
         "chat_type": st.sampled_from(["private", "group", "supergroup"]),
         "entities": st.lists(
-            st.fixed_dictionaries({"type": st.sampled_from(["mention", "bold", "url"]),
-                                   "offset": st.integers(0, 20), "length": st.integers(1, 20)}),
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["mention", "bold", "url"]),
+                    "offset": st.integers(0, 20),
+                    "length": st.integers(1, 20),
+                }
+            ),
             max_size=3,
         ),
         "reply_to_bot": st.booleans(),
     }
 )
-callbacks = st.fixed_dictionaries(
-    {"kind": st.just("callback"), "data": odd_data | st.none(), "inline": st.booleans()}
-)
+callbacks = st.fixed_dictionaries({"kind": st.just("callback"), "data": odd_data | st.none(), "inline": st.booleans()})
 inline_queries = st.fixed_dictionaries(
     {"kind": st.just("inline"), "query": st.text(max_size=40), "offset": st.text("0123456789²-", max_size=8)}
 )
@@ -241,13 +269,20 @@ async def test_fuzzed_updates_never_reach_the_error_handler(fake_api, prebuilt_c
             if example["kind"] == "message":
                 reply = first.result if example["reply_to_bot"] else None
                 chat_id = 1601 if example["chat_type"] == "private" else None
-                return api.push_message(example["text"], user_id=1601, chat_id=chat_id,
-                                        chat_type=example["chat_type"], entities=example["entities"] or None,
-                                        reply_to_message=reply, enqueue=False)
+                return api.push_message(
+                    example["text"],
+                    user_id=1601,
+                    chat_id=chat_id,
+                    chat_type=example["chat_type"],
+                    entities=example["entities"] or None,
+                    reply_to_message=reply,
+                    enqueue=False,
+                )
             if example["kind"] == "callback":
                 if example["inline"]:
-                    return api.push_callback_query(example["data"], user_id=1601, inline_message_id="AgAAAFuzz",
-                                                   enqueue=False)
+                    return api.push_callback_query(
+                        example["data"], user_id=1601, inline_message_id="AgAAAFuzz", enqueue=False
+                    )
                 return api.push_callback_query(example["data"], first.result, user_id=1601, enqueue=False)
             return api.push_inline_query(example["query"], offset=example["offset"], user_id=1601, enqueue=False)
 

@@ -21,13 +21,22 @@ ROOT = Path(__file__).resolve().parent.parent
 def start_bot(api: FakeBotAPI, corpus: Path, cwd: Path, output=subprocess.PIPE, **settings: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env.update(
-        BOT_TOKEN=api.token, BOT_API_URL=api.url, BOT_CORPUS_DIR=str(corpus), BOT_ADMIN_IDS="4242",
-        PYTHONPATH=str(ROOT), BOT_LOG_LEVEL="DEBUG",
+        BOT_TOKEN=api.token,
+        BOT_API_URL=api.url,
+        BOT_CORPUS_DIR=str(corpus),
+        BOT_ADMIN_IDS="4242",
+        PYTHONPATH=str(ROOT),
+        BOT_LOG_LEVEL="DEBUG",
     )
     env.update({f"BOT_{k.upper()}": v for k, v in settings.items()})
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        stdout=output, stderr=output, text=True,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
+        text=True,
     )
 
 
@@ -112,8 +121,16 @@ def test_webhook_refuses_floods_of_big_bodies_without_growing(corpus_dir, tmp_pa
         return await asyncio.gather(*posts)
 
     with FakeBotAPI.running_in_thread() as api, open(tmp_path / "bot.log", "w") as log:
-        proc = start_bot(api, corpus_dir, tmp_path, output=log, webhook_url=url,
-                         webhook_secret="s3cret", webhook_listen="127.0.0.1", webhook_port=str(port))
+        proc = start_bot(
+            api,
+            corpus_dir,
+            tmp_path,
+            output=log,
+            webhook_url=url,
+            webhook_secret="s3cret",
+            webhook_listen="127.0.0.1",
+            webhook_port=str(port),
+        )
         try:
             api.wait_for_sync("setWebhook", timeout=60)
             api.push_message("who approved the road maps?", user_id=3001)

@@ -24,8 +24,15 @@ NASTY = 'Tom & Jerry <script>alert("x")</script> 5 > 3 &amp; 😀 '
 
 
 def article(paragraphs: list[str], **kw) -> Article:
-    meta = dict(id="a1", title=f"Title {NASTY}", author="A & B", source="<Outlet>", url="https://x.org/?a=1&b=\"2\"",
-                published="2024-01-02", lang="en")
+    meta = dict(
+        id="a1",
+        title=f"Title {NASTY}",
+        author="A & B",
+        source="<Outlet>",
+        url='https://x.org/?a=1&b="2"',
+        published="2024-01-02",
+        lang="en",
+    )
     meta.update(kw)
     return Article(paragraphs=paragraphs, **meta)
 

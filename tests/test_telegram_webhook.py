@@ -35,8 +35,17 @@ async def webhook_bot(api, prebuilt, backends=None, **overrides):
     corpus, index = prebuilt
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
-    async with running_bot(api, corpus, backends, index_dir=index, webhook_url=url, webhook_secret=SECRET,
-                           webhook_listen="127.0.0.1", webhook_port=port, **overrides) as bot:
+    async with running_bot(
+        api,
+        corpus,
+        backends,
+        index_dir=index,
+        webhook_url=url,
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        **overrides,
+    ) as bot:
         bot.url = url
         yield bot
 
@@ -47,9 +56,12 @@ async def post(url: str, body, secret: str | None = SECRET, method: str = "POST"
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     try:
-        async with aiohttp.ClientSession() as session, session.request(
-            method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=20)
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=20)
+            ) as response,
+        ):
             await response.read()
             return response.status
     except (aiohttp.ClientError, ConnectionError):
@@ -60,8 +72,13 @@ def update(update_id: int, text: str = QUESTION, user_id: int = USER_ID) -> dict
     user = {"id": user_id, "is_bot": False, "first_name": "Test"}
     return {
         "update_id": update_id,
-        "message": {"message_id": update_id, "date": 1700000000, "text": text, "from": user,
-                    "chat": {"id": user_id, "type": "private", "first_name": "Test"}},
+        "message": {
+            "message_id": update_id,
+            "date": 1700000000,
+            "text": text,
+            "from": user,
+            "chat": {"id": user_id, "type": "private", "first_name": "Test"},
+        },
     }
 
 

@@ -389,4 +389,3 @@ class ReplicatedLibrary:
     async def _announce(self, what: str) -> None:
         assert self.link is not None
         await self.link.run(lambda r: r.publish(self._key("events"), what))
-

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 REDACTED = "<redacted>"
 # Loggers that may see request URLs (Bot API URLs hold the token; httpx, if anything uses it, logs each one).
 _LOUD_LOGGERS = (
-    "", "httpx", "httpcore", "telegram", "telegram.ext", "bot", "asyncio", "aiohttp.access", "aiohttp.server",
+    "",
+    "httpx",
+    "httpcore",
+    "telegram",
+    "telegram.ext",
+    "bot",
+    "asyncio",
+    "aiohttp.access",
+    "aiohttp.server",
     "aiohttp.client",
 )
 

@@ -88,7 +88,10 @@ def read_update(data: dict, bot: Bot | None) -> Update | None:
         kinds = ",".join(str(k) for k in data if k != "update_id")[:80] or "nothing"
         log.warning(
             "skipped update %s (%s): python-telegram-bot cannot read it (%s at %s)",
-            data.get("update_id"), kinds, type(e).__name__, _where(e),
+            data.get("update_id"),
+            kinds,
+            type(e).__name__,
+            _where(e),
         )
         return None
 
