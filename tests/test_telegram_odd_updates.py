@@ -216,3 +216,24 @@ async def test_a_button_pressed_too_long_ago_still_does_its_work(fake_api, prebu
     assert [c.ok for c in api.calls_of("answerCallbackQuery")] == [False]
     assert any("expired before it was answered" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_an_answer_to_a_group_that_became_a_supergroup_goes_to_the_supergroup(
+    fake_api, prebuilt_corpus, clean_env, caplog
+):
+    api = fake_api
+    caplog.set_level(logging.INFO)
+    corpus, index = prebuilt_corpus
+    async with running_bot(api, corpus, index_dir=index) as bot:
+        api.fail_next(
+            "sendMessage",
+            code=400,
+            description="Bad Request: group chat was upgraded to a supergroup chat",
+            parameters={"migrate_to_chat_id": -1004999},
+            chat_id=-4999,
+        )
+        api.push_command(f"/ask {QUESTION}", chat_id=-4999, user_id=3901, chat_type="group")
+        call = await api.wait_for("sendMessage", ok=True)
+        assert bot.application.bot_data["state"].metrics.errors == 0
+    assert call.params["chat_id"] == -1004999 and "road maps" in call.result["text"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -146,13 +146,30 @@ class RetryingRateLimiter(BaseRateLimiter[None]):
         chat_id = data.get("chat_id")
         if isinstance(chat_id, str) and chat_id.lstrip("-").isascii() and chat_id.lstrip("-").isdigit():
             chat_id = int(chat_id)
-        return await with_retries(
-            lambda: callback(*args, **kwargs),
-            what=endpoint,
-            chat_id=chat_id,
-            retry_seconds=self.retry_seconds,
-            budget=self.budget,
-        )
+        try:
+            return await with_retries(
+                lambda: callback(*args, **kwargs),
+                what=endpoint,
+                chat_id=chat_id,
+                retry_seconds=self.retry_seconds,
+                budget=self.budget,
+            )
+        except ChatMigrated as e:
+            if chat_id is None or "message_id" in data:  # a message of the old group cannot be edited there
+                raise
+            # The group became a supergroup (a new chat id) while the answer was on its way: send it there,
+            # not quoting the question (its message is in the old chat). `data` is what the callback sends.
+            log.info("chat %s is now supergroup %s; sending there", chat_id, e.new_chat_id)
+            data["chat_id"] = e.new_chat_id
+            data.pop("reply_parameters", None)
+            data.pop("reply_to_message_id", None)
+            return await with_retries(
+                lambda: callback(*args, **kwargs),
+                what=endpoint,
+                chat_id=e.new_chat_id,
+                retry_seconds=self.retry_seconds,
+                budget=self.budget,
+            )
 
 
 _EXPIRED_QUERY = ("query is too old", "query id is invalid")
