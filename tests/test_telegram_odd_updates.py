@@ -237,3 +237,14 @@ async def test_an_answer_to_a_group_that_became_a_supergroup_goes_to_the_supergr
         assert bot.application.bot_data["state"].metrics.errors == 0
     assert call.params["chat_id"] == -1004999 and "road maps" in call.result["text"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_command_menu_telegram_refuses_does_not_stop_the_bot(fake_api, prebuilt_corpus, clean_env):
+    api = fake_api
+    api.fail_next("setMyCommands", code=400, description="Bad Request: BOT_COMMAND_SCOPE_INVALID", times=10)
+    corpus, index = prebuilt_corpus
+    async with running_bot(api, corpus, index_dir=index):
+        api.push_message(QUESTION, user_id=3951)
+        call = await api.wait_for("sendMessage", ok=True)
+    assert "road maps" in call.result["text"]
+    assert api.calls_of("setMyCommands") and not api.calls_of("setMyCommands", ok=True)

@@ -125,9 +125,16 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
 
 
 async def _post_init(application: Application) -> None:
-    """Register the command menu: everyone's, and the admin commands in each admin's chat."""
+    """Register the command menu: everyone's, and the admin commands in each admin's chat.
+
+    Best effort: a menu Telegram will not take (a Bot API server without command scopes, a request lost
+    after its retries) costs the menu, never the answers.
+    """
     bot = application.bot
-    await bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
+    try:
+        await bot.set_my_commands(USER_COMMANDS, scope=BotCommandScopeDefault())
+    except TelegramError as e:
+        log.warning("command menu not registered: %s", e)
     for admin_id in state_of_app(application).settings.admin_ids:
         try:
             await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
