@@ -1,8 +1,10 @@
 """Answer quality on SQuAD-format files: answer hit@k, MRR@10, mean returned passage length.
 
-A question counts as answered at k when the answer text (case-folded) occurs in one of the top k
-passages, as the engine returns them (`Hit.text`: what a user reads). Each file is indexed on its own
-(one file = one language of the dev set).
+A question counts as answered at k when the answer text occurs in one of the top k passages, as the
+engine returns them (`Hit.text`: what a user reads), both case-folded. The answer is first cleaned as the
+loader cleans every text it reads (`bot.loaders.fields.clean`: runs of white space become one space), or
+an answer written with two spaces or a no-break space, which the passage shows with one plain space,
+would never be found. Each file is indexed on its own (one file = one language of the dev set).
 
 `halves=True` also evaluates the two halves of every file separately, each half indexed on its own
 (articles 0..n/2-1 and n/2..n-1; 0-11 and 12-23 on the XQuAD dev set): a half is a corpus the other
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.articles import Article, load_file
+from bot.loaders.fields import clean
 from bot.search import Engine, SearchSettings
 
 Questions = list[tuple[str, list[str]]]
@@ -119,7 +122,7 @@ def evaluate_articles(
     for question, answers in questions:
         answer = engine.ask(question, k=depth)
         texts = [h.text.casefold() for h in answer.hits]
-        wanted = [a.casefold() for a in answers if a.strip()]
+        wanted = [clean(a).casefold() for a in answers if a.strip()]
         first = next((i for i, t in enumerate(texts) if any(a in t for a in wanted)), None)
         for k in ks:
             hits[k] += first is not None and first < k

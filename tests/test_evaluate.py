@@ -110,3 +110,14 @@ def test_a_question_whose_answer_is_elsewhere_is_a_miss(tmp_path):
     wrong = [(t, c, q, "Catania") if i == 1 else (t, c, q, a) for i, (t, c, q, a) in enumerate(TOPICS)]
     report = evaluate([squad(tmp_path / "s.json", wrong)], ks=(1,))
     assert report.files[0].hit_at[1] == 80.0
+
+
+def test_an_answer_is_found_whatever_white_space_the_file_gave_it(tmp_path):
+    # The loader makes every run of white space one space: an answer written with two spaces or a
+    # no-break space is still what the user reads.
+    spaced = [
+        (t, c.replace("Black Sea", "Black  Sea").replace("Arctic terns", "Arctic\u00a0terns"), q, a.replace(" ", "  "))
+        for t, c, q, a in TOPICS
+    ]
+    report = evaluate([squad(tmp_path / "s.json", spaced)], ks=(1,))
+    assert report.files[0].hit_at[1] == 100.0
