@@ -1,10 +1,13 @@
 """What a user reads of a passage: a window of whole sentences around the question's words.
 
 A passage is scored whole (a paragraph), but a long paragraph is more than a chat message should show.
-The window is the run of consecutive sentences, at most `budget` characters, that holds the most of the
-question's distinct terms weighted by their idf; ties go to the run with the best single sentence, then
-to the earliest. A paragraph that fits the budget is shown whole. A single sentence longer than the
-budget (some scripts have no sentence punctuation) is cut at spaces around its densest stretch of matches.
+The window is the run of consecutive sentences, at most `budget` characters, with the best score: the idf
+of the question's distinct terms it holds (coverage), plus DENSITY times the sum over its sentences of
+each sentence's own distinct terms' idf (density: a run where the question's words come back sentence
+after sentence is where a question is answered, not a run that merely touches each word once). Ties go to
+the run with the best single sentence, then to the earliest. A paragraph that fits the budget is shown
+whole. A single sentence longer than the budget (some scripts have no sentence punctuation) is cut at
+spaces around its densest stretch of matches.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.analysis import Token
+
+DENSITY = 1.0  # weight of the density term (docs/quality.md: chosen by halves)
 
 
 def best_window(
@@ -34,7 +39,8 @@ def best_window(
         while j + 1 < n and sentences[j + 1][1] - sentences[i][0] <= budget:
             j += 1
         covered = set().union(*per[i : j + 1])
-        key = (sum(idf.get(t, 0.0) for t in covered), max(single[i : j + 1]), -i)
+        score = sum(idf.get(t, 0.0) for t in covered) + DENSITY * sum(single[i : j + 1])
+        key = (round(score, 9), max(single[i : j + 1]), -i)  # rounded: sums in another order tie as they should
         if key > best_key:
             best, best_key = (i, j), key
     start, end = sentences[best[0]][0], sentences[best[1]][1]

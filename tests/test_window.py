@@ -60,3 +60,10 @@ def test_thai_text_without_sentence_marks_is_cut_around_the_match():
     text = "ข้อความยาว " * 60 + "แม่น้ำโขงไหลผ่านประเทศลาว " + "ข้อความยาว " * 60
     shown, _, _ = window(text, "แม่น้ำโขงไหลผ่านประเทศอะไร", lang="th", budget=150)
     assert "แม่น้ำโขง" in shown and len(shown) <= 150
+
+
+def test_among_windows_covering_the_same_terms_the_one_where_they_recur_wins():
+    # Both runs of two sentences hold all three words; the later one holds them twice over.
+    text = "Alpha and Beta met Gamma. " + FILLER * 3 + "Alpha saw Beta there. Gamma, Alpha and Beta met again. "
+    shown, _, _ = window(text, "Did Alpha, Beta and Gamma meet?", budget=90)
+    assert shown.startswith("Alpha saw Beta there.") and "met again" in shown
