@@ -166,6 +166,19 @@ class SortedVocabulary(Mapping):
             memo[term] = tid
         return default if tid is None else tid
 
+    def get_many(self, terms: Sequence[str]) -> list[int | None]:
+        """The ids of many terms (None where absent) with one vectorized search: the few hundred candidate
+        spellings of a question's unknown word (`bot.spelling`) in well under a millisecond."""
+        if not len(self.heads) or not terms:
+            return [None] * len(terms)
+        encoded = [t.encode("utf-8", "surrogatepass") for t in terms]
+        heads = np.array(encoded, dtype=self.heads.dtype)  # cut to the first `width` bytes, as stored
+        at = np.minimum(np.searchsorted(self.heads, heads), len(self.heads) - 1)
+        out: list[int | None] = [None] * len(terms)
+        for k in np.flatnonzero(self.heads[at] == heads).tolist():
+            out[k] = self._find(terms[k])  # a head matched: the full bytes decide (rare, cheap)
+        return out
+
     def _find(self, term: str) -> int | None:
         q = term.encode("utf-8", "surrogatepass")
         if not q or b"\0" in q:

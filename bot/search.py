@@ -25,6 +25,7 @@ from bot.passages import Passage
 from bot.records import date_ordinal
 from bot.search_settings import DEFAULT_SCORING, SearchSettings  # noqa: F401 (their home until callers move)
 from bot.sentences import sentence_spans
+from bot.spelling import Speller
 from bot.window import best_sentence, best_window
 
 log = logging.getLogger(__name__)
@@ -195,9 +196,15 @@ class Engine:
             self.extras.update(sketch.arrays())
         return GramScorer(self.extras["gram_df"], self.extras["gram_stats"])
 
+    @cached_property
+    def speller(self) -> Speller:
+        """Corrections of question terms the vocabulary lacks (`bot.spelling`)."""
+        return Speller(self.index.vocab, self.index.idf)
+
     def rank(self, question: str, k: int = 3, offset: int = 0) -> Ranking:
         """The best `k` passages (after `offset`) sharing at least one term with the question.
 
+        A question term the vocabulary lacks brings its nearest vocabulary term along (`bot.spelling`).
         The word field (BM25) ranks every passage; its best RERANK_DEPTH are then ordered by word score
         plus character 4-gram score (`bot.grams`), each divided by its largest value among them. Passages
         past the re-ranked head keep their word order (their scores divided the same way), so paging
@@ -205,6 +212,7 @@ class Engine:
         """
         analyzer = self.query_analyzer(question)
         terms = analyzer.terms(question)
+        terms += self.speller.corrections(terms)
         ranked = self.index.top(terms, max(k + offset + 1, RERANK_DEPTH))
         texts: dict[int, str] = {}
         if ranked:

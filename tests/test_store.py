@@ -119,9 +119,13 @@ def test_sorted_vocabulary_long_and_non_ascii_terms():
     assert len(sv) == len(vocab)
     for t, i in vocab.items():
         assert sv.get(t) == i and sv[t] == i and t in sv
-    for missing in ["", "x" * 39, "x" * 42, "x" * 40 + "z", "дo", "w300", "abcd", "\0"]:
+    missing_terms = ["", "x" * 39, "x" * 42, "x" * 40 + "z", "дo", "w300", "abcd", "\0"]
+    for missing in missing_terms:
         assert sv.get(missing) is None and missing not in sv
     assert sorted(sv) == sorted(vocab, key=lambda t: t.encode())
+    asked = [*missing_terms, *terms, "x" * 40 + "yy"]
+    assert sv.get_many(asked) == [vocab.get(t) for t in asked]
+    assert sv.get_many([]) == []
 
 
 def test_stored_articles_behave_like_articles(built, tmp_path):
