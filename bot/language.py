@@ -15,6 +15,8 @@ import threading
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 
+import numpy as np
+
 from bot.lid import LanguageModel, ModelFormatError
 
 # Characters of an article that decide its language (the cost of identification grows with them): the
@@ -50,13 +52,20 @@ def detect(text: str, among: Collection[str] | None = None) -> str | None:
     """
     if not text.split():
         return None
-    allowed = supported() if among is None else among
-    k = 12 if among is None else -1  # every label when the choice is narrowed to a few languages
     model = _model()
-    for _, label in model.ranked(model.log_probs([text])[0], k):
+    if among is not None:  # the likeliest of a few (every label's probability counts, not the top 12)
+        return model.likeliest_of(text, _label_indices(frozenset(among)))
+    allowed = supported()
+    for _, label in model.ranked(model.log_probs([text])[0], 12):
         if label in allowed:
             return label
     return None
+
+
+@lru_cache(maxsize=64)
+def _label_indices(among: frozenset[str]) -> np.ndarray:
+    """The model's indices of these languages (an engine asks among the same few for every question)."""
+    return _model().label_indices(among)
 
 
 def detect_article(text: str) -> str | None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -266,9 +267,29 @@ class LanguageModel:
         """(len(texts), labels) log-probabilities: fastText's `score` of every label."""
         if not len(texts):
             return np.zeros((0, len(self.labels)))
-        f = 1.0 / (1.0 + np.exp(-np.einsum("ij,kj->ik", self.hidden(texts), self.nodes)))
-        terms = np.concatenate([np.log(1.0 - f + 1e-5), np.log(f + 1e-5), np.zeros((len(f), 1))], axis=1)
-        return terms[:, self.paths].sum(axis=2)
+        return self._path_terms(self.hidden(texts))[:, self.paths].sum(axis=2)
+
+    def _path_terms(self, hidden: np.ndarray) -> np.ndarray:
+        """Per text, the columns `paths` refers to: log(1 - f) and log(f) of every internal node, then 0."""
+        f = 1.0 / (1.0 + np.exp(-np.einsum("ij,kj->ik", hidden, self.nodes)))
+        return np.concatenate([np.log(1.0 - f + 1e-5), np.log(f + 1e-5), np.zeros((len(f), 1))], axis=1)
+
+    def likeliest_of(self, text: str, labels: np.ndarray) -> str | None:
+        """The likeliest of `labels` (label indices, ascending) for one text, as the first of them in
+        `ranked(log_probs([text])[0])` (ties: the lower index); None when none is likely at all. Only
+        those labels' paths are summed (a question's language among a corpus's few, at query time)."""
+        if not len(labels):
+            return None
+        scores = self._path_terms(self.hidden([text]))[0][self.paths[labels]].sum(axis=1)
+        ok = np.flatnonzero(scores >= MIN_LOG)
+        if not len(ok):
+            return None
+        return self.labels[int(labels[ok[np.argmax(scores[ok])]])]
+
+    def label_indices(self, codes: Collection[str]) -> np.ndarray:
+        """The indices of those of `codes` that are labels of the model, ascending."""
+        index = self._label_index
+        return np.array(sorted(index[c] for c in set(codes) if c in index), dtype=np.int64)
 
     def likeliest(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per text, a label (its index) and its probability: the likeliest label whenever one has a
@@ -291,6 +312,10 @@ class LanguageModel:
             node[todo] = at = np.where(right, self.child_right[at], self.child_left[at])
             todo = todo[at >= osz]
         return node, np.exp(score)
+
+    @cached_property
+    def _label_index(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.labels)}
 
     def predict(self, text: str, k: int = 1) -> list[tuple[float, str]]:
         """fastText's predict(text, k, threshold=0): the `k` likeliest labels (-1: all), best first."""

@@ -108,3 +108,14 @@ def test_questions_get_the_likeliest_allowed_language(oracle):
         labels = [lb[9:] for _, lb in oracle(_line(text), -1, 0.0, "replace")]
         want = next((lb for lb in labels if lb in among), None) if text.split() else None
         assert language.detect(text, among=among) == want
+
+
+def test_the_likeliest_of_a_few_languages_is_the_first_of_them_in_the_full_ranking(model):
+    """detect(text, among) sums only the paths of the allowed labels (query time): the same answer as
+    walking every label's probability, best first, to the first allowed one."""
+    everything = set(model.labels)
+    for among in ({"en", "ru", "de"}, {"en", "eo", "es"}, {"zh"}, {"xx", "en"}, set(), everything):
+        ids = model.label_indices(among)
+        for text in texts():
+            ranked = model.ranked(model.log_probs([text])[0], -1)
+            assert model.likeliest_of(text, ids) == next((lb for _, lb in ranked if lb in among), None), text
