@@ -146,6 +146,8 @@ class AnalysisSettings:
 class Analyzer:
     """The analysis chain for one language (None: no stop words, no stemming)."""
 
+    FORMS = 500_000  # words `find` remembers by term before it starts again
+
     def __init__(self, lang: str | None, settings: AnalysisSettings = AnalysisSettings()):
         self.lang = lang
         self.stop = stop_words_for(lang) if settings.stop_words else frozenset()
@@ -153,6 +155,8 @@ class Analyzer:
         # word -> term (None for a dropped word); bounded so a huge corpus cannot grow it forever
         self._cache: dict[str, str | None] = {}
         self._runs: dict[str, list[tuple[int, int, str]]] = {}  # segmented run -> its terms
+        # For `find`: the words it has met, and per term those of them that give it (query time only)
+        self._forms: tuple[set[str], dict[str, set[str]]] = (set(), {})
         # The ASCII shortcut folds case as str.lower does: not for Turkish and Azeri (I -> ı).
         self._ascii_shortcut = lowercase("I", lang) == "i"
 
@@ -247,31 +251,55 @@ class Analyzer:
 
     def find(self, text: str, wanted: set[str] | frozenset[str]) -> list[Token]:
         """The tokens of `text` whose terms are in `wanted`, in order: `tokens()` filtered, but without
-        walking every word of the text in Python. The distinct words are analyzed (memoized), and only
-        those that give a wanted term are looked for, with `str.find` and a check of the characters on
-        either side; text in scripts without spaces, or whose folding changes its length, takes `tokens`.
+        walking every word of the text in Python. The words met are remembered by term (a hit's words are
+        mostly known: set operations), and only those that give a wanted term are looked for, with
+        `str.find` and a check of the characters on either side; text in scripts without spaces, or whose
+        folding changes its length, takes `tokens`.
         """
         words, nospace = self.words(text)
-        ascii_text = self._ascii_shortcut and text.isascii()
-        folded = text.lower() if ascii_text else lowercase(normalize(text), self.lang)
+        folded = self._folded_in_place(text)
         if nospace or len(folded) != len(text):
             return [t for t in self.tokens(text) if t.term in wanted]
-        get = self._cache.get
+        distinct = set(words)
+        known, forms = self._forms
+        new = distinct.difference(known)
+        if new:
+            if len(known) > self.FORMS:  # start again (a new pair: a concurrent call keeps using the old one)
+                known, forms = self._forms = (set(), {})
+                new = distinct
+            for word in new:
+                term = self.term(word)
+                if term is not None:
+                    forms.setdefault(term, set()).add(word)
+            known.update(new)
         out: list[Token] = []
-        for word in set(words):
-            term = get(word, _MISSING)
-            if term is _MISSING:
-                term = self._term(word)
-            if term is None or term not in wanted:
-                continue
-            at = folded.find(word)
-            while at != -1:
-                end = at + len(word)
-                if not (at and _WORD_CHAR_RE.match(folded, at - 1)) and not _WORD_CHAR_RE.match(folded, end):
-                    out.append(Token(term, at, end))
-                at = folded.find(word, end)
+        for term in wanted:
+            for word in distinct.intersection(forms.get(term, ())):  # (one C call: safe beside other threads)
+                self._find_word(folded, word, term, out)
         out.sort(key=lambda t: t.start)
         return out
+
+    @staticmethod
+    def _find_word(folded: str, word: str, term: str, out: list[Token]) -> None:
+        """Append the places of `word` in `folded` (as a whole word) to `out`."""
+        at = folded.find(word)
+        while at != -1:
+            end = at + len(word)
+            if not (at and _WORD_CHAR_RE.match(folded, at - 1)) and not _WORD_CHAR_RE.match(folded, end):
+                out.append(Token(term, at, end))
+            at = folded.find(word, end)
+
+    def _folded_in_place(self, text: str) -> str:
+        """`text` folded as the chain folds it, for finding words in it by position: ASCII text, or ASCII
+        but for separators that fold to one non-word character, takes str.lower (their place holds a
+        space instead: a non-word character either way, so the same words are found at the same places)."""
+        if self._ascii_shortcut:
+            if text.isascii():
+                return text.lower()
+            plain = _IN_PLACE_SEPARATOR_RE.sub(" ", text)
+            if plain.isascii():
+                return plain.lower()
+        return lowercase(normalize(text), self.lang)
 
     def _tokens(self, folded: str, offset: int, word_end: int | None) -> list[Token]:
         out: list[Token] = []
@@ -290,6 +318,12 @@ class Analyzer:
                 out.append(Token(term, s, word_end if word_end is not None else offset + m.end()))
         return out
 
+
+# The separators that normalization and case folding leave one non-word character long (not "…" -> "...").
+IN_PLACE_SEPARATORS = "".join(
+    c for c in SEPARATORS if len(f := lowercase(normalize(c))) == 1 and not _WORD_CHAR_RE.match(f)
+)
+_IN_PLACE_SEPARATOR_RE = re.compile(f"[{IN_PLACE_SEPARATORS}]")
 
 # Words of the original text, before normalization: runs of anything but space and punctuation.
 _RAW_WORD_RE = re.compile(r"[^\s!-/:-@\[-`{-~\u2000-\u206f\u3000-\u303f\uff01-\uff0f«»]+")

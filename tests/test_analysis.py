@@ -1,8 +1,10 @@
 """The analysis chain, filter by filter, in the scripts the corpus and the dev set use."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.analysis import AnalysisSettings, Analyzer, bigrams, lowercase, normalize
+from bot.analysis import SEPARATORS, AnalysisSettings, Analyzer, bigrams, lowercase, normalize
 
 
 def test_english_stop_words_and_stemming():
@@ -180,6 +182,27 @@ def test_find_gives_the_wanted_tokens_exactly_as_tokens_does(lang):
     for text in texts:
         every = an.tokens(text)
         for wanted in [{t.term for t in every}, {t.term for t in every[::2]}, {"cat", "istanbul", "москв"}, set()]:
+            assert an.find(text, wanted) == [t for t in every if t.term in wanted], (text, wanted)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from([*"aAbBcs eEiI.,'_-019", *SEPARATORS, "é", "İ", "ß", "ﬁ"]), max_size=40),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["en", "tr", "de", None]),
+    st.integers(0, 3),
+)
+def test_find_equals_tokens_on_any_text_whatever_it_remembers(texts, lang, forms):
+    """find folds ASCII-but-separators text in place and remembers the words it met by term (started again
+    past FORMS words): the tokens stay those of tokens(), call after call."""
+    an = Analyzer(lang)
+    an.FORMS = forms
+    for text in texts * 2:
+        every = an.tokens(text)
+        for wanted in [{t.term for t in every}, {t.term for t in every[1::2]}]:
             assert an.find(text, wanted) == [t for t in every if t.term in wanted], (text, wanted)
 
 
