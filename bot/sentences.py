@@ -124,7 +124,7 @@ def _ends_sentence(text: str, s: int, dot: int, close: int, end: int, nxt: str, 
     if text.count("(", lo, close) > text.count(")", lo, close):
         return False  # inside brackets: "(5. Rang in Polen)", but "(... Saturn IB.) The"
     window = text[max(s, dot - 24) : dot]
-    m = _WORD.search(window)
+    m = _WORD.search(window, window.rfind(" ") + 1)  # (the word starts after the last space: same match)
     if m is None:
         return True  # after a bracket, a quote, a symbol
     word = m.group().lower()

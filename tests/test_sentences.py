@@ -102,3 +102,14 @@ def test_spans_tile_the_range_in_order_and_never_look_outside_it(text, lang, dat
     assert all(text[s:e] == text[s:e].rstrip() for s, e in spans)
     # the text outside [start, end) makes no difference
     assert spans == [(s + start, e + start) for s, e in sentence_spans(text[start:end], lang=lang)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*"ab. -_1(\u00a0\t", "é", "ж", "\u0301"]), max_size=24))
+def test_the_word_before_a_stop_is_looked_for_after_the_last_space_only(window):
+    """_ends_sentence searches the word before a full stop from the window's last space on: the same match
+    as searching the whole window (the word holds no space)."""
+    from bot.sentences import _WORD
+
+    whole, tail = _WORD.search(window), _WORD.search(window, window.rfind(" ") + 1)
+    assert (whole and (whole.start(), whole.end())) == (tail and (tail.start(), tail.end()))
