@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import analyzer_for
+from bot.analysis import Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped, iter_corpus
 from bot.columns import PassageTable, PassageTableBuilder
 from bot.grams import GramSketch
@@ -206,6 +206,7 @@ class _Pipeline:
     def _complete(self, batch: _Batch, handle: Any) -> None:
         """Store a batch whose analysis is done: records (with the languages found), passages, term ids."""
         done = self.analysis.result(handle)
+        sampled: tuple[list[int], list[Analyzer], list[str]] = ([], [], [])  # passages for the 4-gram sample
         for a, text, lang, spans in zip(batch.articles, batch.texts, done.langs, done.spans):
             a.lang = lang
             self.writer.add(a, spans, text)
@@ -215,9 +216,13 @@ class _Pipeline:
             if any(self.grams.wants(pid + i) for i in range(len(spans))):
                 analyzer = analyzer_for(lang, self.settings.analysis)
                 for i, (s, e) in enumerate(spans):
-                    self.grams.add(pid + i, analyzer, text[s:e])
+                    if self.grams.wants(pid + i):
+                        sampled[0].append(pid + i)
+                        sampled[1].append(analyzer)
+                        sampled[2].append(text[s:e])
             self.table.add(self.articles, spans)
             self.articles += 1
+        self.grams.add_many(*sampled)
         remap = self._remaps.setdefault(done.shard, array.array("i"))
         vocab = self.index.vocab
         remap.extend(map(vocab.__getitem__, done.new_terms))  # a new term gets the next id

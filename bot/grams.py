@@ -70,6 +70,9 @@ def buckets(hashes: np.ndarray, bits: int = TABLE_BITS) -> np.ndarray:
     return (x & np.uint64((1 << bits) - 1)).astype(np.int64)
 
 
+_NO_SLOTS = np.zeros(0, np.uint32)
+
+
 def _level(pid: int) -> int:
     """How deep into the sample passage `pid` reaches: the trailing zero bits of a mix of its number."""
     x = (pid * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF
@@ -97,14 +100,36 @@ class GramSketch:
         return _level(pid) >= self.floor
 
     def add(self, pid: int, analyzer: Analyzer, text: str) -> None:
-        level = _level(pid)
-        if level < self.floor:
+        self.add_many([pid], [analyzer], [text])
+
+    def add_many(self, pids: Sequence[int], analyzers: Sequence[Analyzer], texts: Sequence[str]) -> None:
+        """`add` of each passage in turn (the same sample), with the 4-grams of those that stay in the
+        sample hashed all at once: a few numpy operations a batch, not a few per passage."""
+        todo: dict[int, str] = {}
+        for pid, analyzer, text in zip(pids, analyzers, texts):
+            level = _level(pid)
+            if level < self.floor:
+                continue
+            self._kept[pid] = (level, _NO_SLOTS, 0)  # its 4-grams below, if it is still in then
+            todo[pid] = gram_text(analyzer, text)
+            while len(self._kept) > 2 * self.sample:
+                self.floor += 1
+                self._kept = {p: v for p, v in self._kept.items() if v[0] >= self.floor}
+        todo = {p: t for p, t in todo.items() if p in self._kept}
+        if not todo:
             return
-        h, _ = gram_hashes(gram_text(analyzer, text))
-        self._kept[pid] = (level, np.unique(buckets(h, self.bits)).astype(np.uint32), len(h))
-        while len(self._kept) > 2 * self.sample:
-            self.floor += 1
-            self._kept = {p: v for p, v in self._kept.items() if v[0] >= self.floor}
+        joined = list(todo.values())
+        # one text's 4-grams never reach into the next: each ends in a space and starts with one, and a
+        # 4-gram with a space among its middle characters is not kept
+        h, pos = gram_hashes("".join(joined))
+        ends = np.cumsum(np.fromiter(map(len, joined), dtype=np.int64, count=len(joined)))
+        doc = np.searchsorted(ends, pos, side="right")
+        counts = np.bincount(doc, minlength=len(joined))
+        keys = np.unique((doc.astype(np.uint64) << np.uint64(self.bits)) | buckets(h, self.bits).astype(np.uint64))
+        slots = (keys & np.uint64((1 << self.bits) - 1)).astype(np.uint32)
+        cut = np.searchsorted(keys >> np.uint64(self.bits), np.arange(1, len(joined)), side="left")
+        for pid, mine, n in zip(todo, np.split(slots, cut), counts.tolist()):
+            self._kept[pid] = (self._kept[pid][0], mine.copy(), n)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The table (uint16 counts per slot: a sample never passes 2 * SAMPLE passages) and [passages

@@ -143,3 +143,31 @@ def test_the_statistics_are_saved_with_the_index_and_answers_match(tmp_path):
     fresh = Engine.build([Article(id=a.id, title=a.title, paragraphs=a.paragraphs, lang="en") for a in articles])
     for q in ["council budget", "roads of town3", "budgets discussed"]:
         assert loaded.rank(q, 5).hits == fresh.rank(q, 5).hits
+
+
+def test_a_batch_adds_what_passages_added_one_by_one_add():
+    """add_many (the build's batches) keeps the same sample with the same 4-grams as add, also when the
+    sample's floor rises in the middle of a batch; texts without any word included."""
+    ans = [Analyzer("en"), Analyzer("de"), Analyzer(None)]
+    rng = random.Random(5)
+    words = ["Haus", "house", "a", "teilung", "x1", "über", "the", "ï"]
+    texts = [" ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(4000)]
+    one, many = GramSketch(sample=150), GramSketch(sample=150)
+    for pid, text in enumerate(texts):
+        one.add(pid, ans[pid % 3], text)
+    at = 0
+    while at < len(texts):
+        n = rng.randint(1, 400)
+        pids = list(range(at, min(at + n, len(texts))))
+        many.add_many(pids, [ans[p % 3] for p in pids], [texts[p] for p in pids])
+        at += n
+    assert one.floor == many.floor > 0
+    assert list(one._kept) == list(many._kept)
+    for pid, (level, slots, n) in one._kept.items():
+        h, _ = gram_hashes(gram_text(ans[pid % 3], texts[pid]))  # a passage's 4-grams on their own
+        want = np.unique(buckets(h)).astype(np.uint32)
+        assert n == len(h) and slots.dtype == want.dtype and (slots == want).all()
+        assert many._kept[pid][0] == level and many._kept[pid][2] == n
+        assert many._kept[pid][1].dtype == slots.dtype and (many._kept[pid][1] == slots).all()
+    a, b = one.arrays(), many.arrays()
+    assert (a["gram_df"] == b["gram_df"]).all() and (a["gram_stats"] == b["gram_stats"]).all()
