@@ -256,10 +256,15 @@ class Analyzer:
         `str.find` and a check of the characters on either side; text in scripts without spaces, or whose
         folding changes its length, takes `tokens`.
         """
-        words, nospace = self.words(text)
-        folded = self._folded_in_place(text)
-        if nospace or len(folded) != len(text):
-            return [t for t in self.tokens(text) if t.term in wanted]
+        plain = self._plain(text)
+        if plain is not None:  # words() and the folding at once
+            folded = plain.lower()
+            words = plain.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
+        else:
+            words, nospace = self.words(text)
+            folded = lowercase(normalize(text), self.lang)
+            if nospace or len(folded) != len(text):
+                return [t for t in self.tokens(text) if t.term in wanted]
         distinct = set(words)
         known, forms = self._forms
         new = distinct.difference(known)
@@ -289,17 +294,17 @@ class Analyzer:
                 out.append(Token(term, at, end))
             at = folded.find(word, end)
 
-    def _folded_in_place(self, text: str) -> str:
-        """`text` folded as the chain folds it, for finding words in it by position: ASCII text, or ASCII
-        but for separators that fold to one non-word character, takes str.lower (their place holds a
-        space instead: a non-word character either way, so the same words are found at the same places)."""
-        if self._ascii_shortcut:
-            if text.isascii():
-                return text.lower()
-            plain = _IN_PLACE_SEPARATOR_RE.sub(" ", text)
-            if plain.isascii():
-                return plain.lower()
-        return lowercase(normalize(text), self.lang)
+    def _plain(self, text: str) -> str | None:
+        """For `find`: ASCII `text`, or ASCII but for separators that fold to one non-word character (then
+        spaces in their place), when the chain folds such text as str.lower does; else None. A word is
+        found at the same places in it as in the chain's folding of `text` (a non-word character either
+        way beside it), and its words are `words(text)`."""
+        if not self._ascii_shortcut:
+            return None
+        if text.isascii():
+            return text
+        plain = _IN_PLACE_SEPARATOR_RE.sub(" ", text)
+        return plain if plain.isascii() else None
 
     def _tokens(self, folded: str, offset: int, word_end: int | None) -> list[Token]:
         out: list[Token] = []
