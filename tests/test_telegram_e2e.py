@@ -390,7 +390,7 @@ async def test_error_handler_reports_and_keeps_serving(bot, caplog, monkeypatch)
     api.push_message("road maps")
     call = await api.wait_for("sendMessage", ok=True)
     assert "something went wrong" in call.result["text"]
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.handlers"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.telegram.errors"]
     assert any("RuntimeError" in m and "in flaky" in m for m in logged)  # what and where, not the text
     assert not any("road maps" in m for m in logged)
     api.push_message("road maps")

@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from bot.health import Heartbeat
 from bot.settings import Settings
-from bot.telegram import admin
+from bot.telegram import admin, errors
 from bot.telegram import handlers as h
 from bot.telegram.backends import choose_backends, open_library
 from bot.telegram.corpus import CorpusLibrary
@@ -120,7 +120,7 @@ def build_application(settings: Settings, library: CorpusLibrary, backends: Back
     add(MessageHandler(private & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, h.on_non_text))
     add(CallbackQueryHandler(h.on_callback))
     add(InlineQueryHandler(h.on_inline_query))
-    application.add_error_handler(h.on_error)
+    application.add_error_handler(errors.on_error)
     return application
 
 
