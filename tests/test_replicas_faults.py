@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from bot.settings import Settings
 from bot.telegram.shared_redis import namespace_for
-from tests.conftest import index_ahead, wait_until
+from tests.conftest import index_ahead, running_bot, wait_until
 from tests.redisserver import RedisServer
 from tests.test_telegram_webhook import as_json, post, update, webhook_bot
 
@@ -166,3 +166,25 @@ async def test_redis_refusing_writes_loses_no_answer(fake_api, corpus_dir, clean
     assert sum("accepts writes again" in m for m in messages) == 1
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
     assert [len(api.sent_messages(c)) for c in (4101, 4102, 4103)] == [1, 1, 1]
+
+
+async def test_one_polling_replica_with_redis_works_and_says_how_to_run_several(
+    fake_api, corpus_dir, clean_env, tmp_path, caplog
+):
+    api = fake_api
+    caplog.set_level(logging.INFO)
+    index = tmp_path / "index"
+    index_ahead(corpus_dir, index_dir=index)
+    settings = Settings(_env_file=None, token=api.token)
+    server = RedisServer(tmp_path / "redis").start()  # its own: the bot's keys are those of every fake bot
+    async with running_bot(api, corpus_dir, index_dir=index, redis_url=server.url) as bot:
+        api.push_message(BROAD, user_id=4201)
+        first = await answered(api, 4201)
+        key = more_button(first.result).split(":")[1]
+        r = aioredis.Redis.from_url(server.url)
+        assert await r.get(f"{namespace_for(settings)}:q:{key}") == BROAD.encode()  # the "More" key is shared
+        await r.aclose()
+        assert bot.application.bot_data["state"].metrics.errors == 0
+    server.stop()
+    warned = [rec.getMessage() for rec in caplog.records if "without BOT_WEBHOOK_URL" in rec.getMessage()]
+    assert len(warned) == 1 and "409 Conflict" in warned[0]

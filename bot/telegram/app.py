@@ -179,6 +179,11 @@ async def serve(
                 assert application.updater is not None  # built by Application.builder()
                 await application.updater.start_polling(timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
                 log.info("serving by long polling as @%s", application.bot.username)
+                if settings.redis_url:  # shared state works, but Telegram lets one process poll at a time
+                    log.warning(
+                        "BOT_REDIS_URL is set without BOT_WEBHOOK_URL: this replica polls Telegram itself, and "
+                        "a second polling replica would get 409 Conflict; set BOT_WEBHOOK_URL to run several"
+                    )
             if handle_signals:
                 installed = _install_signals(loop, stop, state.library)
             if ready is not None:
