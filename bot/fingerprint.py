@@ -20,7 +20,7 @@ from bot.loaders import readable
 CODE_MODULES = (
     "bot.analysis", "bot.wordchars", "bot.wordchars_table", "bot.stopwords", "bot.stoplists", "bot.segment",
     "bot.grams", "bot.passages", "bot.sentences", "bot.abbreviations", "bot.articles", "bot.language", "bot.lid",
-    "bot.build", "bot.shard", "bot.wordtable",
+    "bot.build", "bot.shard", "bot.wordtable", "bot.arrays",
     *LOADER_MODULES,
 )  # fmt: skip
 LIBRARIES = (

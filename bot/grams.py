@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.analysis import Analyzer
+from bot.arrays import unique
 
 N = 4
 TABLE_BITS = 21
@@ -125,7 +126,7 @@ class GramSketch:
         ends = np.cumsum(np.fromiter(map(len, joined), dtype=np.int64, count=len(joined)))
         doc = np.searchsorted(ends, pos, side="right")
         counts = np.bincount(doc, minlength=len(joined))
-        keys = np.unique((doc.astype(np.uint64) << np.uint64(self.bits)) | buckets(h, self.bits).astype(np.uint64))
+        keys = unique((doc.astype(np.uint64) << np.uint64(self.bits)) | buckets(h, self.bits).astype(np.uint64))
         slots = (keys & np.uint64((1 << self.bits) - 1)).astype(np.uint32)
         cut = np.searchsorted(keys >> np.uint64(self.bits), np.arange(1, len(joined)), side="left")
         for pid, mine, n in zip(todo, np.split(slots, cut), counts.tolist()):

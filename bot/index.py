@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.arrays import unique
 from bot.postings import Postings, PostingsBuilder
 from bot.scoring import VARIANTS, ScoringSettings, idf_weights, tf_weights
 
@@ -291,7 +292,7 @@ def _log2(n: int) -> float:
 def _union(parts: list[np.ndarray]) -> np.ndarray:
     if len(parts) == 1:
         return parts[0]
-    return np.unique(np.concatenate(parts))
+    return unique(np.concatenate(parts))
 
 
 def _score(cand: np.ndarray, lists: list[_QueryList]) -> np.ndarray:
