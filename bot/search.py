@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # character 4-gram score (each divided by its largest value among them): docs/quality.md.
 RERANK_DEPTH = 10
 GRAM_WEIGHT = 1.0
+# ... plus ARTICLE_PRIOR times the best such score among the re-ranked passages of their own article.
+ARTICLE_PRIOR = 0.2
 WINDOW_FACTOR = 2  # a hit shows at most this many times the target passage size (`bot.window`)
 
 
@@ -206,7 +208,8 @@ class Engine:
 
         A question term the vocabulary lacks brings its nearest vocabulary term along (`bot.spelling`).
         The word field (BM25) ranks every passage; its best RERANK_DEPTH are then ordered by word score
-        plus character 4-gram score (`bot.grams`), each divided by its largest value among them. Passages
+        plus character 4-gram score (`bot.grams`), each divided by its largest value among them, plus
+        ARTICLE_PRIOR times the best of those sums among the head's passages of the same article. Passages
         past the re-ranked head keep their word order (their scores divided the same way), so paging
         continues where the previous page ended.
         """
@@ -226,9 +229,17 @@ class Engine:
             grams = self.gram_scorer.scores(gram_text(analyzer, question), cands)
             if grams.max() > 0:
                 fused = fused + GRAM_WEIGHT * grams / grams.max()
+            fused = fused + ARTICLE_PRIOR * best_of_article(fused, self._articles_of([pid for pid, _ in head]))
             order = np.lexsort((np.arange(len(head)), -fused))  # ties keep the word order
             ranked = [(head[i][0], float(fused[i])) for i in order] + [(p, s / top) for p, s in ranked[RERANK_DEPTH:]]
         return Ranking(terms, ranked[offset : offset + k], len(ranked) > offset + k, texts)
+
+    def _articles_of(self, pids: list[int]) -> np.ndarray:
+        """The article number of each passage: a column look-up on a loaded index."""
+        column = getattr(self.passages, "article", None)
+        if column is not None:
+            return np.asarray(column)[pids]
+        return np.array([self.passages[pid].article for pid in pids], dtype=np.int64)
 
     def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
         """The best `k` passages (after `offset`), each as the window of it a user reads."""
@@ -288,6 +299,17 @@ class Engine:
             "build_seconds": round(self.build_seconds, 3),
             "built_at": self.built_at,
         }
+
+
+def best_of_article(scores: np.ndarray, articles: np.ndarray) -> np.ndarray:
+    """For each candidate, the best score among the candidates of its own article (itself included).
+
+    Added (weighted) to each candidate's score, it is an article prior: a passage of the article that holds
+    the best match is likelier to answer than an equally scored one from an article that matches less (a
+    question's words are often spread over its article's paragraphs, the answer in one of them).
+    """
+    same = articles[:, None] == articles[None, :]
+    return np.where(same, scores[None, :], -np.inf).max(axis=1)
 
 
 def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

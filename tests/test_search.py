@@ -2,10 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from bot.articles import Article, load_corpus
-from bot.search import RERANK_DEPTH, WINDOW_FACTOR, Engine
+from bot.search import RERANK_DEPTH, WINDOW_FACTOR, Engine, best_of_article
 from bot.settings import SAMPLE_CORPUS
 
 CORPUS = SAMPLE_CORPUS
@@ -142,3 +143,12 @@ def test_a_long_paragraph_is_scored_whole_and_shown_as_a_window():
     assert len(top.text) <= WINDOW_FACTOR * engine.settings.passage_chars
     assert top.text == top.article.text[top.start : top.end]
     assert {top.text[s:e].lower() for s, e in top.highlights} >= {"observatory", "mount", "kazbek", "founded"}
+
+
+def test_article_prior_is_the_best_score_of_each_candidates_article():
+    scores = np.array([1.0, 0.9, 0.95, 0.3])
+    articles = np.array([7, 2, 7, 2])
+    assert best_of_article(scores, articles).tolist() == [1.0, 0.9, 1.0, 0.9]
+    # weighted in, it lifts the runner-up of the best article over a lone passage of another
+    fused = scores + 0.2 * best_of_article(scores, articles)
+    assert fused[2] > fused[1]
