@@ -115,7 +115,9 @@ class Settings(BaseSettings):
         "that is merely slow is waited for rather than sent twice.",
     )
     stop_drain_seconds: float = Field(
-        5, ge=0, le=600,
+        5,
+        ge=0,
+        le=600,
         description="On SIGTERM/SIGINT, how long updates being handled may finish (a send still retrying is "
         "cut short); with Redis the unfinished ones go back to the stream for another replica. Keep it below the "
         "container's stop grace period (Docker's default: 10 s).",

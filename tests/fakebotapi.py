@@ -125,18 +125,41 @@ verifyUser
 
 _DEFAULT_ALLOWED_UPDATES = frozenset(
     {
-        "message", "edited_message", "channel_post", "edited_channel_post",
-        "business_connection", "business_message", "edited_business_message",
-        "deleted_business_messages", "inline_query", "chosen_inline_result", "callback_query",
-        "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer",
-        "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
     }
 )  # Telegram's default: everything except chat_member, message_reaction(_count)
 
 _CHAT_ACTIONS = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
         "upload_video_note",
     }
 )
@@ -144,30 +167,101 @@ _CHAT_ACTIONS = frozenset(
 # Request fields whose (form-encoded) value is a JSON-serialised object/array.
 _JSON_FIELDS = frozenset(
     {
-        "reply_markup", "results", "commands", "entities", "caption_entities", "scope",
-        "reply_parameters", "link_preview_options", "allowed_updates", "button", "options",
-        "permissions", "rights", "menu_button", "prices", "explanation_entities",
-        "question_entities", "text_entities", "reaction", "message_ids", "mask_position",
-        "emoji_list", "keywords", "shipping_options", "errors", "input_message_content",
-        "suggested_post_parameters", "checklist", "accepted_gift_types", "stickers",
-        "reply_to_checklist_task_id", "areas", "content",
+        "reply_markup",
+        "results",
+        "commands",
+        "entities",
+        "caption_entities",
+        "scope",
+        "reply_parameters",
+        "link_preview_options",
+        "allowed_updates",
+        "button",
+        "options",
+        "permissions",
+        "rights",
+        "menu_button",
+        "prices",
+        "explanation_entities",
+        "question_entities",
+        "text_entities",
+        "reaction",
+        "message_ids",
+        "mask_position",
+        "emoji_list",
+        "keywords",
+        "shipping_options",
+        "errors",
+        "input_message_content",
+        "suggested_post_parameters",
+        "checklist",
+        "accepted_gift_types",
+        "stickers",
+        "reply_to_checklist_task_id",
+        "areas",
+        "content",
     }
 )
 _MAYBE_JSON_FIELDS = frozenset({"media", "sticker", "photo", "result"})
 _INT_FIELDS = frozenset(
     {
-        "chat_id", "from_chat_id", "message_id", "user_id", "offset", "limit", "timeout",
-        "cache_time", "reply_to_message_id", "message_thread_id", "max_connections", "width",
-        "height", "duration", "length", "live_period", "heading", "proximity_alert_radius",
-        "correct_option_id", "open_period", "close_date", "until_date", "sender_chat_id",
-        "position", "score", "expire_date", "member_limit", "direct_messages_topic_id",
-        "star_count", "subscription_period", "subscription_price", "draft_id", "icon_color",
+        "chat_id",
+        "from_chat_id",
+        "message_id",
+        "user_id",
+        "offset",
+        "limit",
+        "timeout",
+        "cache_time",
+        "reply_to_message_id",
+        "message_thread_id",
+        "max_connections",
+        "width",
+        "height",
+        "duration",
+        "length",
+        "live_period",
+        "heading",
+        "proximity_alert_radius",
+        "correct_option_id",
+        "open_period",
+        "close_date",
+        "until_date",
+        "sender_chat_id",
+        "position",
+        "score",
+        "expire_date",
+        "member_limit",
+        "direct_messages_topic_id",
+        "star_count",
+        "subscription_period",
+        "subscription_price",
+        "draft_id",
+        "icon_color",
     }
 )
 _BOOL_PREFIXES = (
-    "is_", "can_", "has_", "disable_", "allow", "show_", "only_", "supports_", "protect_",
-    "drop_", "revoke_", "for_channels", "cover", "needs_", "send_", "force", "hide_",
-    "remove_", "selective", "pay_", "keep_",
+    "is_",
+    "can_",
+    "has_",
+    "disable_",
+    "allow",
+    "show_",
+    "only_",
+    "supports_",
+    "protect_",
+    "drop_",
+    "revoke_",
+    "for_channels",
+    "cover",
+    "needs_",
+    "send_",
+    "force",
+    "hide_",
+    "remove_",
+    "selective",
+    "pay_",
+    "keep_",
 )
 _BOOL_FIELDS = frozenset({"is_personal", "show_alert", "for_channels", "reset_thumbnail"})
 
@@ -224,10 +318,7 @@ class UploadedFile:
     data: bytes
 
     def __repr__(self) -> str:  # keep call dumps readable
-        return (
-            f"UploadedFile(field={self.field!r}, filename={self.filename!r}, "
-            f"size={len(self.data)})"
-        )
+        return f"UploadedFile(field={self.field!r}, filename={self.filename!r}, size={len(self.data)})"
 
 
 class Call(tuple):
@@ -291,8 +382,22 @@ class Call(tuple):
 _SPACES = " \t\r\n\0\v\f"
 _HTML_TAGS = frozenset(
     {
-        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler",
-        "tg-emoji", "span", "pre", "code", "blockquote",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
     }
 )
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -353,7 +458,7 @@ def _decode_html_entity(text: str, pos: int) -> tuple[int, int, bool]:
 def _checked_link(url: str) -> str | None:
     """Rough equivalent of tdlib's LinkManager::get_checked_link (None = invalid)."""
     url = url.strip()
-    if not url or any(c in url for c in " \n\t<>\"") or len(url) > 2048:
+    if not url or any(c in url for c in ' \n\t<>"') or len(url) > 2048:
         return None
     m = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(//)?(.*)$", url)
     if m and m.group(1).lower() in {"http", "https", "ftp", "tg", "ton", "tonsite"}:
@@ -449,9 +554,7 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict]]:
                 raise EntityParseError(f"Unclosed start tag at byte offset {bo(begin)}")
             tag = text[begin + 1 : i].lower()
             if tag not in _HTML_TAGS:
-                raise EntityParseError(
-                    f'Unsupported start tag "{tag}" at byte offset {bo(begin)}'
-                )
+                raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {bo(begin)}')
             argument = ""
             while at(i) != ">":
                 while i < n and at(i) in _SPACES:
@@ -463,16 +566,12 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict]]:
                     i += 1
                 attr_name = text[attr_begin:i]
                 if not attr_name:
-                    raise EntityParseError(
-                        f'Empty attribute name in the tag "{tag}" at byte offset {bo(begin)}'
-                    )
+                    raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {bo(begin)}')
                 while i < n and at(i) in _SPACES:
                     i += 1
                 if at(i) != "=":
                     if i >= n:
-                        raise EntityParseError(
-                            f'Unclosed start tag "{tag}" at byte offset {bo(begin)}'
-                        )
+                        raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {bo(begin)}')
                     if tag == "blockquote" and attr_name == "expandable":
                         argument = "1"
                     continue
@@ -480,18 +579,14 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict]]:
                 while i < n and at(i) in _SPACES:
                     i += 1
                 if i >= n:
-                    raise EntityParseError(
-                        f'Unclosed start tag "{tag}" at byte offset {bo(begin)}'
-                    )
+                    raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {bo(begin)}')
                 if at(i) not in "'\"":
                     token_begin = i
                     while at(i) in _ASCII_ALNUM or at(i) in ".-":
                         i += 1
                     value = text[token_begin:i].lower()
                     if at(i) not in _SPACES and at(i) != ">":
-                        raise EntityParseError(
-                            f"Unexpected end of name token at byte offset {bo(token_begin)}"
-                        )
+                        raise EntityParseError(f"Unexpected end of name token at byte offset {bo(token_begin)}")
                 else:
                     quote = text[i]
                     i += 1
@@ -519,9 +614,7 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict]]:
                 elif tag == "tg-emoji" and attr_name == "emoji-id":
                     argument = value
             if tag == "span" and argument != "spoiler":
-                raise EntityParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {bo(begin)}'
-                )
+                raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {bo(begin)}')
             stack.append([tag, argument, u16, len(out)])
             i += 1  # skip '>'
             continue
@@ -539,15 +632,21 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict]]:
         tag, argument, offset, out_pos = stack[-1]
         if end_tag and end_tag != tag:
             raise EntityParseError(
-                f'Unmatched end tag at byte offset {bo(begin)}, expected "</{tag}>", '
-                f'found "</{end_tag}>"'
+                f'Unmatched end tag at byte offset {bo(begin)}, expected "</{tag}>", found "</{end_tag}>"'
             )
         if u16 > offset:
             length = u16 - offset
             simple = {
-                "i": "italic", "em": "italic", "b": "bold", "strong": "bold",
-                "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-                "u": "underline", "ins": "underline", "tg-spoiler": "spoiler",
+                "i": "italic",
+                "em": "italic",
+                "b": "bold",
+                "strong": "bold",
+                "s": "strikethrough",
+                "strike": "strikethrough",
+                "del": "strikethrough",
+                "u": "underline",
+                "ins": "underline",
+                "tg-spoiler": "spoiler",
                 "span": "spoiler",
             }
             if tag in simple:
@@ -602,9 +701,7 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[dict]]:
         stack.pop()
         i += 1
     if stack:
-        raise EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"'
-        )
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     for entity in entities:
         entity.pop("_language", None)
     return "".join(out), _sort_entities(entities)
@@ -621,9 +718,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
         return _byte_offset(text, k)
 
     def reserved_error(ch: str) -> EntityParseError:
-        return EntityParseError(
-            f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-        )
+        return EntityParseError(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
 
     out: list[str] = []
     u16 = 0
@@ -738,9 +833,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
         # end of an entity
         kind, argument, offset, source_index, out_pos = stack[-1]
         if c == "\n" and kind != "BlockQuote":
-            raise EntityParseError(
-                f"Can't find end of {kind} entity at byte offset {bo(source_index)}"
-            )
+            raise EntityParseError(f"Can't find end of {kind} entity at byte offset {bo(source_index)}")
         skip = u16 == offset
         entity: dict | None = None
         if kind in ("Underline", "Spoiler"):
@@ -762,9 +855,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
                     buf.append(text[i])
                     i += 1
                 if at(i) != ")":
-                    raise EntityParseError(
-                        f"Can't find end of a URL at byte offset {bo(url_begin)}"
-                    )
+                    raise EntityParseError(f"Can't find end of a URL at byte offset {bo(url_begin)}")
                 url = "".join(buf)
             if not skip:
                 entity = _url_entity("text_link", offset, u16 - offset, url)
@@ -783,9 +874,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
                 buf.append(text[i])
                 i += 1
             if at(i) != ")":
-                raise EntityParseError(
-                    f"Can't find end of a custom emoji URL at byte offset {bo(url_begin)}"
-                )
+                raise EntityParseError(f"Can't find end of a custom emoji URL at byte offset {bo(url_begin)}")
             m = re.fullmatch(r"tg://emoji\?id=(\d+)", "".join(buf), re.IGNORECASE)
             if not m or int(m.group(1)) == 0:
                 raise EntityParseError("Invalid custom emoji identifier specified")
@@ -811,9 +900,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
             entities.append({"type": "blockquote", "offset": offset, "length": u16 - offset})
         stack.pop()
     if stack:
-        raise EntityParseError(
-            f"Can't find end of {stack[-1][0]} entity at byte offset {bo(stack[-1][3])}"
-        )
+        raise EntityParseError(f"Can't find end of {stack[-1][0]} entity at byte offset {bo(stack[-1][3])}")
     return "".join(out), _sort_entities(entities)
 
 
@@ -861,17 +948,12 @@ def parse_markdown(text: str) -> tuple[str, list[dict]]:
                     i += 1
         offset = u16
         content_begin = i
-        while i < n and (
-            text[i] != end_char or (is_pre and not (at(i + 1) == "`" and at(i + 2) == "`"))
-        ):
+        while i < n and (text[i] != end_char or (is_pre and not (at(i + 1) == "`" and at(i + 2) == "`"))):
             out.append(text[i])
             u16 += _u16(text[i])
             i += 1
         if i >= n:
-            raise EntityParseError(
-                "Can't find end of the entity starting at byte offset "
-                f"{_byte_offset(text, begin)}"
-            )
+            raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, begin)}")
         if offset != u16:
             length = u16 - offset
             if c == "_":
@@ -1054,12 +1136,7 @@ class FakeBotAPI:
         """A ``telegram.ext.ApplicationBuilder`` with token/base_url/base_file_url set."""
         from telegram.ext import ApplicationBuilder
 
-        return (
-            ApplicationBuilder()
-            .token(token or self.token)
-            .base_url(self.base_url)
-            .base_file_url(self.base_file_url)
-        )
+        return ApplicationBuilder().token(token or self.token).base_url(self.base_url).base_file_url(self.base_file_url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1071,7 +1148,10 @@ class FakeBotAPI:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
+            app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=1.0,
             handler_cancellation=True,
         )
         await self._runner.setup()
@@ -1249,19 +1329,32 @@ class FakeBotAPI:
             }.get(code, f"Error {code}")
         if parameters is None and code == 429:
             parameters = {"retry_after": retry_after}
-        self._add_rule(self._failures, method, times, chat_id, kind="fail",
-                       error=ApiError(code, description, parameters), body=body)
+        self._add_rule(
+            self._failures,
+            method,
+            times,
+            chat_id,
+            kind="fail",
+            error=ApiError(code, description, parameters),
+            body=body,
+        )
 
-    def reset_next(self, method: str | None, times: int = 1, *,
-                   chat_id: int | str | None = None) -> None:
+    def reset_next(self, method: str | None, times: int = 1, *, chat_id: int | str | None = None) -> None:
         """Drop the connection of the next ``times`` calls without any response (a reset).
 
         The call is not carried out (nothing is sent) and is recorded with status 0.
         """
         self._add_rule(self._failures, method, times, chat_id, kind="reset")
 
-    def delay_next(self, method: str | None, seconds: float, times: int = 1, *,
-                   chat_id: int | str | None = None, after: bool = False) -> None:
+    def delay_next(
+        self,
+        method: str | None,
+        seconds: float,
+        times: int = 1,
+        *,
+        chat_id: int | str | None = None,
+        after: bool = False,
+    ) -> None:
         """Delay the response of the next ``times`` calls of ``method`` by ``seconds``.
 
         ``after=False``: wait, then carry the call out.  ``after=True``: carry it out (the
@@ -1270,12 +1363,19 @@ class FakeBotAPI:
         """
         self._add_rule(self._delays, method, times, chat_id, seconds=seconds, after=after)
 
-    def _add_rule(self, rules: list[dict], method: str | None, times: int,
-                  chat_id: int | str | None, **rule: Any) -> None:
+    def _add_rule(
+        self, rules: list[dict], method: str | None, times: int, chat_id: int | str | None, **rule: Any
+    ) -> None:
         canonical = self._canonical(method) if method else None
         with self._lock:
-            rules.append({"method": canonical or (method if method else None), "remaining": times,
-                          "chat_id": None if chat_id is None else str(chat_id), **rule})
+            rules.append(
+                {
+                    "method": canonical or (method if method else None),
+                    "remaining": times,
+                    "chat_id": None if chat_id is None else str(chat_id),
+                    **rule,
+                }
+            )
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -1286,8 +1386,7 @@ class FakeBotAPI:
         chat = None if not params or params.get("chat_id") is None else str(params["chat_id"])
         with self._lock:
             for rule in rules:
-                if rule["remaining"] > 0 and rule["method"] in (None, method) and \
-                        rule.get("chat_id") in (None, chat):
+                if rule["remaining"] > 0 and rule["method"] in (None, method) and rule.get("chat_id") in (None, chat):
                     rule["remaining"] -= 1
                     if rule["remaining"] <= 0:
                         rules.remove(rule)
@@ -1313,10 +1412,7 @@ class FakeBotAPI:
     def calls_of(self, method: str, *, ok: bool | None = None) -> list[Call]:
         canonical = self._canonical(method) or method
         with self._lock:
-            return [
-                c for c in self.calls
-                if c.method == canonical and (ok is None or c.ok == ok)
-            ]
+            return [c for c in self.calls if c.method == canonical and (ok is None or c.ok == ok)]
 
     def sent_messages(self, chat_id: int | str | None = None, *, raw: bool = False) -> list[str]:
         """Texts of messages the bot sent successfully via sendMessage, in order.
@@ -1328,8 +1424,7 @@ class FakeBotAPI:
         texts = []
         for call in self.calls_of("sendMessage", ok=True):
             msg = call.result
-            if chat_id is not None and msg["chat"]["id"] != wanted and \
-                    str(call.params.get("chat_id")) != str(chat_id):
+            if chat_id is not None and msg["chat"]["id"] != wanted and str(call.params.get("chat_id")) != str(chat_id):
                 continue
             texts.append(str(call.params.get("text")) if raw else msg.get("text", ""))
         return texts
@@ -1338,9 +1433,9 @@ class FakeBotAPI:
         """Current state (after edits, excluding deleted) of messages sent by the bot."""
         with self._lock:
             msgs = [
-                copy.deepcopy(m) for (cid, _), m in sorted(self._messages.items())
-                if m.get("from", {}).get("id") == self.bot_id
-                and (chat_id is None or cid == chat_id)
+                copy.deepcopy(m)
+                for (cid, _), m in sorted(self._messages.items())
+                if m.get("from", {}).get("id") == self.bot_id and (chat_id is None or cid == chat_id)
             ]
         return msgs
 
@@ -1373,8 +1468,7 @@ class FakeBotAPI:
         recent = [c for c in self.calls if c.method != "getUpdates"][-15:]
         lines = "\n".join(f"  {c!r}" for c in recent) or "  (none)"
         return (
-            f"no unclaimed call of {sorted(methods)} matching the predicate within "
-            f"{timeout}s; recent calls:\n{lines}"
+            f"no unclaimed call of {sorted(methods)} matching the predicate within {timeout}s; recent calls:\n{lines}"
         )
 
     async def wait_for(
@@ -1482,8 +1576,14 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ chats / users
 
-    def _user(self, user_id: int | None, username: Any = _UNSET, first_name: str | None = None,
-              last_name: str | None = None, language_code: str | None = "en") -> dict:
+    def _user(
+        self,
+        user_id: int | None,
+        username: Any = _UNSET,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        language_code: str | None = "en",
+    ) -> dict:
         with self._lock:
             uid = self.default_user_id if user_id is None else int(user_id)
             existing = self._users.get(uid)
@@ -1496,7 +1596,8 @@ class FakeBotAPI:
             user = {
                 "id": uid,
                 "is_bot": False,
-                "first_name": first_name or (existing or {}).get("first_name")
+                "first_name": first_name
+                or (existing or {}).get("first_name")
                 or (self.default_first_name if uid == self.default_user_id else f"User{uid}"),
             }
             if last_name:
@@ -1508,8 +1609,7 @@ class FakeBotAPI:
             self._users[uid] = user
             return dict(user)
 
-    def _chat_for(self, chat_type: str, chat_id: int | None, user: dict,
-                  title: str | None) -> dict:
+    def _chat_for(self, chat_type: str, chat_id: int | None, user: dict, title: str | None) -> dict:
         with self._lock:
             if chat_type == "private":
                 cid = user["id"] if chat_id is None else int(chat_id)
@@ -1531,9 +1631,9 @@ class FakeBotAPI:
                 chat = {
                     "id": cid,
                     "type": chat_type,
-                    "title": title or (known or {}).get("title")
-                    or {"group": "Test Group", "supergroup": "Test Supergroup",
-                        "channel": "Test Channel"}[chat_type],
+                    "title": title
+                    or (known or {}).get("title")
+                    or {"group": "Test Group", "supergroup": "Test Supergroup", "channel": "Test Channel"}[chat_type],
                 }
             self._chats[cid] = chat
             return dict(chat)
@@ -1659,26 +1759,38 @@ class FakeBotAPI:
         if entities:
             content["entities"] = entities
         msg = self._build_message(
-            content, user_id=user_id, username=username, first_name=first_name,
-            last_name=last_name, language_code=language_code, chat_id=chat_id,
-            chat_type=chat_type, chat_title=chat_title, reply_to_message=reply_to_message,
+            content,
+            user_id=user_id,
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+            language_code=language_code,
+            chat_id=chat_id,
+            chat_type=chat_type,
+            chat_title=chat_title,
+            reply_to_message=reply_to_message,
             date=date,
         )
         return self._message_update(msg, enqueue)
 
-    def push_command(self, command: str, chat_id: int | None = None,
-                     user_id: int | None = None, chat_type: str = "private",
-                     **kwargs: Any) -> dict:
+    def push_command(
+        self,
+        command: str,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        **kwargs: Any,
+    ) -> dict:
         """Queue ``"/cmd args"`` (leading slash optional) with a bot_command entity."""
         if not command.startswith("/"):
             command = "/" + command
         head = command.split(None, 1)[0]
         entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(head)}]
-        return self.push_message(command, chat_id=chat_id, user_id=user_id,
-                                 chat_type=chat_type, entities=entities, **kwargs)
+        return self.push_message(
+            command, chat_id=chat_id, user_id=user_id, chat_type=chat_type, entities=entities, **kwargs
+        )
 
-    def push_edited_message(self, chat_id: int, message_id: int, text: str,
-                            *, enqueue: bool = True) -> dict:
+    def push_edited_message(self, chat_id: int, message_id: int, text: str, *, enqueue: bool = True) -> dict:
         """Queue an ``edited_message`` update for an earlier user message."""
         with self._lock:
             msg = self._messages.get((int(chat_id), int(message_id)))
@@ -1737,10 +1849,7 @@ class FakeBotAPI:
                 if own:
                     msg = own[-1]
                 else:
-                    chat = (
-                        self._chat_for("private", cid, user, None) if cid > 0
-                        else self._resolve_chat(cid)
-                    )
+                    chat = self._chat_for("private", cid, user, None) if cid > 0 else self._resolve_chat(cid)
                     msg = {
                         "message_id": self._next_message_id(cid),
                         "date": int(time.time()),
@@ -1816,8 +1925,7 @@ class FakeBotAPI:
         """Queue a photo message (two PhotoSize entries; the largest is last)."""
         sizes = []
         for scale, kind in ((0.25, "thumb"), (1.0, "full")):
-            file_id = self.add_file(content_bytes, f"{kind}.jpg", mime_type="image/jpeg",
-                                    kind="photos")
+            file_id = self.add_file(content_bytes, f"{kind}.jpg", mime_type="image/jpeg", kind="photos")
             info = self._files[file_id]
             sizes.append(
                 {
@@ -1844,8 +1952,7 @@ class FakeBotAPI:
         **kwargs: Any,
     ) -> dict:
         """Queue a sticker message."""
-        file_id = self.add_file(content_bytes, "sticker.webp", mime_type="image/webp",
-                                kind="stickers")
+        file_id = self.add_file(content_bytes, "sticker.webp", mime_type="image/webp", kind="stickers")
         sticker = {
             "file_id": file_id,
             "file_unique_id": self._files[file_id]["file_unique_id"],
@@ -1861,8 +1968,7 @@ class FakeBotAPI:
             sticker["set_name"] = set_name
         return self._push_media({"sticker": sticker}, user_id=user_id, **kwargs)
 
-    def _push_media(self, content: dict, *, user_id: int | None = None,
-                    enqueue: bool = True, **kwargs: Any) -> dict:
+    def _push_media(self, content: dict, *, user_id: int | None = None, enqueue: bool = True, **kwargs: Any) -> dict:
         msg = self._build_message(content, user_id=user_id, **kwargs)
         return self._message_update(msg, enqueue)
 
@@ -1936,14 +2042,10 @@ class FakeBotAPI:
                 with self._lock:
                     self.webhook_deliveries.append((update["update_id"], status))
                     if status is not None and 200 <= status < 300:
-                        self._updates = [
-                            u for u in self._updates if u["update_id"] != update["update_id"]
-                        ]
+                        self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
                         continue
                     self._webhook["last_error_date"] = int(time.time())
-                    self._webhook["last_error_message"] = (
-                        error or f"Wrong response from the webhook: {status}"
-                    )
+                    self._webhook["last_error_message"] = error or f"Wrong response from the webhook: {status}"
                 await asyncio.sleep(self.webhook_retry_delay)
 
     def _next_deliverable(self, allowed: frozenset[str] | None) -> dict | None:
@@ -2028,21 +2130,20 @@ class FakeBotAPI:
                         params.update(body)
         return {k: _coerce(k, v) for k, v in params.items()}
 
-    async def _handle_api(self, request: web.Request, token: str,
-                          method_name: str) -> web.StreamResponse:
+    async def _handle_api(self, request: web.Request, token: str, method_name: str) -> web.StreamResponse:
         method = self._canonical(method_name) or method_name
         with self._lock:
             self._in_flight[method] = self._in_flight.get(method, 0) + 1
-            self.max_in_flight[method] = max(self.max_in_flight.get(method, 0),
-                                             self._in_flight[method])
+            self.max_in_flight[method] = max(self.max_in_flight.get(method, 0), self._in_flight[method])
         try:
             return await self._handle_api_call(request, token, method_name, method)
         finally:
             with self._lock:
                 self._in_flight[method] -= 1
 
-    async def _handle_api_call(self, request: web.Request, token: str, method_name: str,
-                               method: str) -> web.StreamResponse:
+    async def _handle_api_call(
+        self, request: web.Request, token: str, method_name: str, method: str
+    ) -> web.StreamResponse:
         started = time.time()
         params: dict[str, Any] = {}
         delay: dict | None = None
@@ -2058,16 +2159,16 @@ class FakeBotAPI:
                 delay = None
             failure = self._take_rule(self._failures, method, params)
             if failure and failure["kind"] == "reset":
-                self._record(method, params, 0, {"ok": False, "description": "connection reset"},
-                             request.content_type, started)
+                self._record(
+                    method, params, 0, {"ok": False, "description": "connection reset"}, request.content_type, started
+                )
                 _abort(request)
                 raise _ConnectionDropped
             if failure:
                 if failure.get("body") is not None:
                     err = failure["error"]
                     self._record(method, params, err.code, err.payload(), request.content_type, started)
-                    return web.Response(text=failure["body"], status=err.code,
-                                        content_type="text/html")
+                    return web.Response(text=failure["body"], status=err.code, content_type="text/html")
                 raise failure["error"]
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
@@ -2092,11 +2193,25 @@ class FakeBotAPI:
         self._record(method, params, status, payload, request.content_type, started)
         return _json_response(payload, status)
 
-    def _record(self, method: str, params: dict, status: int, payload: dict,
-                content_type: str | None, started: float | None = None) -> None:
+    def _record(
+        self,
+        method: str,
+        params: dict,
+        status: int,
+        payload: dict,
+        content_type: str | None,
+        started: float | None = None,
+    ) -> None:
         with self._lock:
-            call = Call(method, params, index=len(self.calls), status=status,
-                        response=payload, content_type=content_type, started=started)
+            call = Call(
+                method,
+                params,
+                index=len(self.calls),
+                status=status,
+                response=payload,
+                content_type=content_type,
+                started=started,
+            )
             self.calls.append(call)
             self._notify_call_waiters()
 
@@ -2126,8 +2241,13 @@ class FakeBotAPI:
                 if not isinstance(e, dict) or "type" not in e:
                     raise _bad("can't parse entities: entity type expected")
                 off, length = e.get("offset"), e.get("length")
-                if not isinstance(off, int) or not isinstance(length, int) or off < 0 \
-                        or length < 0 or off + length > total:
+                if (
+                    not isinstance(off, int)
+                    or not isinstance(length, int)
+                    or off < 0
+                    or length < 0
+                    or off + length > total
+                ):
                     raise _bad(f"can't parse entities: entity {e} is out of text bounds")
         else:
             mode = str(parse_mode).lower() if parse_mode not in (None, "") else None
@@ -2165,33 +2285,37 @@ class FakeBotAPI:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad("can't parse inline keyboard button: InlineKeyboardButton "
-                           "rows must be arrays")
+                raise _bad("can't parse inline keyboard button: InlineKeyboardButton rows must be arrays")
             actions = (
-                "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-                "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-                "copy_text", "callback_game", "pay",
+                "url",
+                "callback_data",
+                "web_app",
+                "login_url",
+                "switch_inline_query",
+                "switch_inline_query_current_chat",
+                "switch_inline_query_chosen_chat",
+                "copy_text",
+                "callback_game",
+                "pay",
             )
             for row in rows:
                 for button in row:
                     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                        raise _bad('can\'t parse inline keyboard button: Field "text" must be '
-                                   "of type String")
+                        raise _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
                     present = [a for a in actions if a in button]
                     if not present:
-                        raise _bad("can't parse inline keyboard button: Text buttons are "
-                                   "unallowed in the inline keyboard")
+                        raise _bad(
+                            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                        )
                     if "callback_data" in button:
                         data = button["callback_data"]
                         size = len(str(data).encode("utf-8"))
-                        if not isinstance(data, str) or size == 0 \
-                                or size > MAX_CALLBACK_DATA_BYTES:
+                        if not isinstance(data, str) or size == 0 or size > MAX_CALLBACK_DATA_BYTES:
                             raise _bad("BUTTON_DATA_INVALID")
                     if "url" in button:
                         url = str(button["url"])
                         if _checked_link(url) is None:
-                            raise _bad(f"inline keyboard button URL '{url}' is invalid: "
-                                       "Wrong HTTP URL")
+                            raise _bad(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
             return markup
         if inline_only:
             raise _bad("reply markup must be an inline keyboard")
@@ -2271,8 +2395,12 @@ class FakeBotAPI:
 
     def _generic_handler(self, method: str) -> Callable[[dict], Any]:
         lower = method.lower()
-        if lower.startswith("send") and method not in ("sendChatAction", "sendMessageDraft",
-                                                       "sendGift", "sendMediaGroup"):
+        if lower.startswith("send") and method not in (
+            "sendChatAction",
+            "sendMessageDraft",
+            "sendGift",
+            "sendMediaGroup",
+        ):
             return lambda params: self._send_generic(method, params)
         return lambda params: True
 
@@ -2289,8 +2417,11 @@ class FakeBotAPI:
     async def _api_getUpdates(self, params: dict) -> list[dict]:
         with self._lock:
             if self._webhook.get("url"):
-                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                    "active; use deleteWebhook to delete the webhook first")
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is "
+                    "active; use deleteWebhook to delete the webhook first",
+                )
         offset = params.get("offset")
         limit = params.get("limit") or 100
         limit = max(1, min(100, int(limit)))
@@ -2319,8 +2450,11 @@ class FakeBotAPI:
         try:
             while True:
                 if poll["terminated"]:
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                        "make sure that only one bot instance is running")
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
                 with self._lock:
                     self._next_deliverable(None)  # drops updates of disallowed types
                     batch = copy.deepcopy(self._updates[:limit])
@@ -2359,8 +2493,7 @@ class FakeBotAPI:
             }
             allowed = params.get("allowed_updates")
             if isinstance(allowed, list):
-                self._allowed_updates = frozenset(allowed) if allowed else \
-                    _DEFAULT_ALLOWED_UPDATES
+                self._allowed_updates = frozenset(allowed) if allowed else _DEFAULT_ALLOWED_UPDATES
             self._start_webhook_delivery()
         return True
 
@@ -2413,8 +2546,9 @@ class FakeBotAPI:
                 raise _bad("can't parse BotCommand")
             name = str(cmd.get("command", ""))
             desc = str(cmd.get("description", ""))
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", name.lstrip("/").lower()) \
-                    or not re.fullmatch(r"/?[a-z0-9_]{1,32}", name):
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name.lstrip("/").lower()) or not re.fullmatch(
+                r"/?[a-z0-9_]{1,32}", name
+            ):
                 raise _bad("BOT_COMMAND_INVALID")
             if not 1 <= len(desc.strip()) <= 256:
                 raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
@@ -2439,8 +2573,7 @@ class FakeBotAPI:
             return copy.deepcopy(self._commands.get(key, []))
 
     def _api_sendMessage(self, params: dict) -> dict:
-        text, entities = self._format(params.get("text"), params.get("parse_mode"),
-                                      params.get("entities"))
+        text, entities = self._format(params.get("text"), params.get("parse_mode"), params.get("entities"))
         content: dict[str, Any] = {"text": text}
         if entities:
             content["entities"] = entities
@@ -2450,8 +2583,7 @@ class FakeBotAPI:
         return self._new_bot_message(params, content)
 
     def _api_editMessageText(self, params: dict) -> dict | bool:
-        text, entities = self._format(params.get("text"), params.get("parse_mode"),
-                                      params.get("entities"))
+        text, entities = self._format(params.get("text"), params.get("parse_mode"), params.get("entities"))
         markup = self._validate_reply_markup(params.get("reply_markup"), inline_only=True)
         with self._lock:
             msg, _inline_id = self._target_message(params)
@@ -2459,11 +2591,16 @@ class FakeBotAPI:
                 return True
             if "text" not in msg:
                 raise _bad("there is no text in the message to edit")
-            if msg.get("text") == text and msg.get("entities", []) == entities \
-                    and _markup_eq(msg.get("reply_markup"), markup):
-                raise _bad("message is not modified: specified new message content and reply "
-                           "markup are exactly the same as a current content and reply markup "
-                           "of the message")
+            if (
+                msg.get("text") == text
+                and msg.get("entities", []) == entities
+                and _markup_eq(msg.get("reply_markup"), markup)
+            ):
+                raise _bad(
+                    "message is not modified: specified new message content and reply "
+                    "markup are exactly the same as a current content and reply markup "
+                    "of the message"
+                )
             msg["text"] = text
             if entities:
                 msg["entities"] = entities
@@ -2474,19 +2611,24 @@ class FakeBotAPI:
             return copy.deepcopy(msg)
 
     def _api_editMessageCaption(self, params: dict) -> dict | bool:
-        caption, entities = self._format(params.get("caption"), params.get("parse_mode"),
-                                         params.get("caption_entities"), caption=True)
+        caption, entities = self._format(
+            params.get("caption"), params.get("parse_mode"), params.get("caption_entities"), caption=True
+        )
         markup = self._validate_reply_markup(params.get("reply_markup"), inline_only=True)
         with self._lock:
             msg, _ = self._target_message(params)
             if msg is None:
                 return True
-            if msg.get("caption", "") == caption and \
-                    msg.get("caption_entities", []) == entities and \
-                    _markup_eq(msg.get("reply_markup"), markup):
-                raise _bad("message is not modified: specified new message content and reply "
-                           "markup are exactly the same as a current content and reply markup "
-                           "of the message")
+            if (
+                msg.get("caption", "") == caption
+                and msg.get("caption_entities", []) == entities
+                and _markup_eq(msg.get("reply_markup"), markup)
+            ):
+                raise _bad(
+                    "message is not modified: specified new message content and reply "
+                    "markup are exactly the same as a current content and reply markup "
+                    "of the message"
+                )
             _set_caption(msg, caption, entities)
             _set_markup(msg, markup)
             msg["edit_date"] = int(time.time())
@@ -2499,9 +2641,11 @@ class FakeBotAPI:
             if msg is None:
                 return True
             if _markup_eq(msg.get("reply_markup"), markup):
-                raise _bad("message is not modified: specified new message content and reply "
-                           "markup are exactly the same as a current content and reply markup "
-                           "of the message")
+                raise _bad(
+                    "message is not modified: specified new message content and reply "
+                    "markup are exactly the same as a current content and reply markup "
+                    "of the message"
+                )
             _set_markup(msg, markup)
             msg["edit_date"] = int(time.time())
             return copy.deepcopy(msg)
@@ -2526,8 +2670,7 @@ class FakeBotAPI:
         query_id = str(params.get("callback_query_id") or "")
         with self._lock:
             if query_id not in self._callback_queries:
-                raise _bad("query is too old and response timeout expired or query ID is "
-                           "invalid")
+                raise _bad("query is too old and response timeout expired or query ID is invalid")
         text = params.get("text")
         if text is not None and utf16_len(str(text)) > 200:
             raise _bad("MESSAGE_TOO_LONG")
@@ -2537,8 +2680,7 @@ class FakeBotAPI:
         query_id = str(params.get("inline_query_id") or "")
         with self._lock:
             if query_id not in self._inline_queries:
-                raise _bad("query is too old and response timeout expired or query ID is "
-                           "invalid")
+                raise _bad("query is too old and response timeout expired or query ID is invalid")
         results = params.get("results")
         if isinstance(results, str):
             try:
@@ -2552,8 +2694,7 @@ class FakeBotAPI:
         seen: set[str] = set()
         for result in results:
             if not isinstance(result, dict) or not result.get("type"):
-                raise _bad("can't parse inline query result: Field \"type\" must be of type "
-                           "String")
+                raise _bad('can\'t parse inline query result: Field "type" must be of type String')
             rid = str(result.get("id", ""))
             if not 1 <= len(rid.encode("utf-8")) <= 64:
                 raise _bad("RESULT_ID_INVALID")
@@ -2562,18 +2703,16 @@ class FakeBotAPI:
             seen.add(rid)
             if result["type"] == "article":
                 if not result.get("title"):
-                    raise _bad("can't parse inline query result: Field \"title\" must be of "
-                               "type String")
+                    raise _bad('can\'t parse inline query result: Field "title" must be of type String')
                 if not isinstance(result.get("input_message_content"), dict):
-                    raise _bad("can't parse inline query result: Field "
-                               "\"input_message_content\" must be of type Object")
+                    raise _bad('can\'t parse inline query result: Field "input_message_content" must be of type Object')
             imc = result.get("input_message_content")
             if isinstance(imc, dict) and "message_text" in imc:
-                self._format(imc.get("message_text"), imc.get("parse_mode"),
-                             imc.get("entities"))
+                self._format(imc.get("message_text"), imc.get("parse_mode"), imc.get("entities"))
             if result.get("caption") is not None:
-                self._format(result.get("caption"), result.get("parse_mode"),
-                             result.get("caption_entities"), caption=True)
+                self._format(
+                    result.get("caption"), result.get("parse_mode"), result.get("caption_entities"), caption=True
+                )
             if result.get("reply_markup") is not None:
                 self._validate_reply_markup(result["reply_markup"], inline_only=True)
         next_offset = params.get("next_offset")
@@ -2638,18 +2777,17 @@ class FakeBotAPI:
         return {"total_count": 0, "photos": []}
 
     def _api_setMyDescription(self, params: dict) -> bool:
-        self._bot_texts[f"description:{params.get('language_code') or ''}"] = \
-            str(params.get("description") or "")
+        self._bot_texts[f"description:{params.get('language_code') or ''}"] = str(params.get("description") or "")
         return True
 
     def _api_setMyShortDescription(self, params: dict) -> bool:
-        self._bot_texts[f"short_description:{params.get('language_code') or ''}"] = \
-            str(params.get("short_description") or "")
+        self._bot_texts[f"short_description:{params.get('language_code') or ''}"] = str(
+            params.get("short_description") or ""
+        )
         return True
 
     def _api_setMyName(self, params: dict) -> bool:
-        self._bot_texts[f"name:{params.get('language_code') or ''}"] = \
-            str(params.get("name") or "")
+        self._bot_texts[f"name:{params.get('language_code') or ''}"] = str(params.get("name") or "")
         return True
 
     def _api_getMyDescription(self, params: dict) -> dict:
@@ -2671,9 +2809,16 @@ class FakeBotAPI:
         return {
             key: False
             for key in (
-                "is_anonymous", "can_manage_chat", "can_delete_messages",
-                "can_manage_video_chats", "can_restrict_members", "can_promote_members",
-                "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+                "is_anonymous",
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_promote_members",
+                "can_change_info",
+                "can_invite_users",
+                "can_post_stories",
+                "can_edit_stories",
                 "can_delete_stories",
             )
         }
@@ -2684,8 +2829,8 @@ class FakeBotAPI:
         origin_user = source.get("from")
         content["forward_origin"] = (
             {"type": "user", "date": source["date"], "sender_user": origin_user}
-            if origin_user else
-            {"type": "chat", "date": source["date"], "sender_chat": source["chat"]}
+            if origin_user
+            else {"type": "chat", "date": source["date"], "sender_chat": source["chat"]}
         )
         return self._new_bot_message(params, content)
 
@@ -2693,8 +2838,9 @@ class FakeBotAPI:
         source = self._source_message(params, "copy")
         content = _message_content(source)
         if params.get("caption") is not None:
-            caption, ents = self._format(params.get("caption"), params.get("parse_mode"),
-                                         params.get("caption_entities"), caption=True)
+            caption, ents = self._format(
+                params.get("caption"), params.get("parse_mode"), params.get("caption_entities"), caption=True
+            )
             content.pop("caption", None)
             content.pop("caption_entities", None)
             _set_caption(content, caption, ents)
@@ -2710,17 +2856,21 @@ class FakeBotAPI:
             return copy.deepcopy(msg)
 
     _MEDIA_FIELDS: ClassVar[dict[str, str]] = {
-        "sendPhoto": "photo", "sendDocument": "document", "sendAudio": "audio",
-        "sendVideo": "video", "sendAnimation": "animation", "sendVoice": "voice",
-        "sendVideoNote": "video_note", "sendSticker": "sticker",
+        "sendPhoto": "photo",
+        "sendDocument": "document",
+        "sendAudio": "audio",
+        "sendVideo": "video",
+        "sendAnimation": "animation",
+        "sendVoice": "voice",
+        "sendVideoNote": "video_note",
+        "sendSticker": "sticker",
     }
 
     def _media_object(self, kind: str, value: Any, params: dict) -> Any:
         if value is None or value == "":
             raise _bad(f"there is no {kind} in the request")
         if isinstance(value, UploadedFile):
-            file_id = self.add_file(value.data, value.filename, mime_type=value.content_type,
-                                    kind=f"{kind}s")
+            file_id = self.add_file(value.data, value.filename, mime_type=value.content_type, kind=f"{kind}s")
         else:
             value = str(value)
             if value.startswith("attach://"):
@@ -2732,8 +2882,7 @@ class FakeBotAPI:
                 self._file_info(value)
                 file_id = value
         info = self._files[file_id]
-        base = {"file_id": file_id, "file_unique_id": info["file_unique_id"],
-                "file_size": info["file_size"]}
+        base = {"file_id": file_id, "file_unique_id": info["file_unique_id"], "file_size": info["file_size"]}
         width, height = int(params.get("width") or 640), int(params.get("height") or 480)
         duration = int(params.get("duration") or 0)
         if kind == "photo":
@@ -2744,19 +2893,34 @@ class FakeBotAPI:
                 obj["file_name"] = info["file_name"]
             return obj
         if kind == "audio":
-            return {**base, "duration": duration, "mime_type": info["mime_type"],
-                    **({"file_name": info["file_name"]} if info["file_name"] else {})}
+            return {
+                **base,
+                "duration": duration,
+                "mime_type": info["mime_type"],
+                **({"file_name": info["file_name"]} if info["file_name"] else {}),
+            }
         if kind in ("video", "animation"):
-            return {**base, "width": width, "height": height, "duration": duration,
-                    **({"file_name": info["file_name"]} if info["file_name"] else {})}
+            return {
+                **base,
+                "width": width,
+                "height": height,
+                "duration": duration,
+                **({"file_name": info["file_name"]} if info["file_name"] else {}),
+            }
         if kind == "voice":
             return {**base, "duration": duration}
         if kind == "video_note":
             return {**base, "length": int(params.get("length") or 240), "duration": duration}
         if kind == "sticker":
-            return {**base, "width": 512, "height": 512, "is_animated": False,
-                    "is_video": False, "type": "regular",
-                    **({"emoji": params["emoji"]} if params.get("emoji") else {})}
+            return {
+                **base,
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+                **({"emoji": params["emoji"]} if params.get("emoji") else {}),
+            }
         return base
 
     def _send_generic(self, method: str, params: dict) -> dict:
@@ -2770,12 +2934,17 @@ class FakeBotAPI:
                 raise _bad("latitude and longitude must be specified")
             location = {"latitude": float(lat), "longitude": float(lon)}
             if method == "sendVenue":
-                content["venue"] = {"location": location, "title": params.get("title", ""),
-                                    "address": params.get("address", "")}
+                content["venue"] = {
+                    "location": location,
+                    "title": params.get("title", ""),
+                    "address": params.get("address", ""),
+                }
             content["location"] = location
         elif method == "sendContact":
-            content["contact"] = {"phone_number": str(params.get("phone_number", "")),
-                                  "first_name": str(params.get("first_name", ""))}
+            content["contact"] = {
+                "phone_number": str(params.get("phone_number", "")),
+                "first_name": str(params.get("first_name", "")),
+            }
         elif method == "sendDice":
             content["dice"] = {"emoji": params.get("emoji") or "\U0001f3b2", "value": 1}
         elif method == "sendPoll":
@@ -2787,10 +2956,7 @@ class FakeBotAPI:
             content["poll"] = {
                 "id": str(next(self._query_seq)),
                 "question": str(params.get("question", "")),
-                "options": [
-                    {"text": o["text"] if isinstance(o, dict) else str(o), "voter_count": 0}
-                    for o in options
-                ],
+                "options": [{"text": o["text"] if isinstance(o, dict) else str(o), "voter_count": 0} for o in options],
                 "total_voter_count": 0,
                 "is_closed": False,
                 "is_anonymous": params.get("is_anonymous", True) is not False,
@@ -2798,8 +2964,9 @@ class FakeBotAPI:
                 "allows_multiple_answers": bool(params.get("allows_multiple_answers")),
             }
         if "caption" in params:
-            caption, ents = self._format(params.get("caption"), params.get("parse_mode"),
-                                         params.get("caption_entities"), caption=True)
+            caption, ents = self._format(
+                params.get("caption"), params.get("parse_mode"), params.get("caption_entities"), caption=True
+            )
             _set_caption(content, caption, ents)
         return self._new_bot_message(params, content)
 
@@ -2815,11 +2982,12 @@ class FakeBotAPI:
             kind = item.get("type")
             ref = item.get("media")
             if isinstance(ref, str) and ref.startswith("attach://"):
-                ref = params.get(ref[len("attach://"):])
+                ref = params.get(ref[len("attach://") :])
             content = {kind: self._media_object(kind, ref, item), "media_group_id": group_id}
             if item.get("caption") is not None:
-                caption, ents = self._format(item.get("caption"), item.get("parse_mode"),
-                                             item.get("caption_entities"), caption=True)
+                caption, ents = self._format(
+                    item.get("caption"), item.get("parse_mode"), item.get("caption_entities"), caption=True
+                )
                 _set_caption(content, caption, ents)
             messages.append(self._new_bot_message(params, content))
         return messages
@@ -2860,8 +3028,7 @@ def _json_response(payload: Any, status: int) -> web.Response:
     )
 
 
-async def _post_json(session: aiohttp.ClientSession, url: str, update: Any,
-                     secret: str | None, timeout: float) -> int:
+async def _post_json(session: aiohttp.ClientSession, url: str, update: Any, secret: str | None, timeout: float) -> int:
     headers = {"Content-Type": "application/json"}
     if secret:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
@@ -2900,9 +3067,7 @@ def _coerce(key: str, value: Any) -> Any:
     if key in ("latitude", "longitude", "horizontal_accuracy"):
         with contextlib.suppress(ValueError):
             return float(value)
-    if value in ("true", "false", "True", "False") and (
-        key in _BOOL_FIELDS or key.startswith(_BOOL_PREFIXES)
-    ):
+    if value in ("true", "false", "True", "False") and (key in _BOOL_FIELDS or key.startswith(_BOOL_PREFIXES)):
         return value.lower() == "true"
     return value
 
@@ -2914,8 +3079,7 @@ def _auto_entities(text: str) -> list[dict]:
     return [{"type": "bot_command", "offset": 0, "length": utf16_len(m.group(0))}]
 
 
-def _caption_content(content: dict, caption: str | None,
-                     caption_entities: list[dict] | None) -> dict:
+def _caption_content(content: dict, caption: str | None, caption_entities: list[dict] | None) -> dict:
     if caption is not None:
         content["caption"] = caption
         if caption_entities:
@@ -2951,8 +3115,18 @@ def _markup_eq(a: dict | None, b: dict | None) -> bool:
 
 
 def _message_content(msg: dict) -> dict:
-    skip = {"message_id", "from", "chat", "date", "reply_to_message", "edit_date",
-            "forward_origin", "sender_chat", "reply_markup", "message_thread_id"}
+    skip = {
+        "message_id",
+        "from",
+        "chat",
+        "date",
+        "reply_to_message",
+        "edit_date",
+        "forward_origin",
+        "sender_chat",
+        "reply_markup",
+        "message_thread_id",
+    }
     return {k: copy.deepcopy(v) for k, v in msg.items() if k not in skip}
 
 

@@ -69,10 +69,8 @@ class Served:
 
 
 def test_parse_html_entities_and_offsets():
-    text, ents = parse_html(
-        '<b>bold</b> &lt;x&gt; <a href="https://e.com/?a=1&amp;b=2">l</a> 😀<i>i</i>'
-    )
-    assert text == 'bold <x> l 😀i'
+    text, ents = parse_html('<b>bold</b> &lt;x&gt; <a href="https://e.com/?a=1&amp;b=2">l</a> 😀<i>i</i>')
+    assert text == "bold <x> l 😀i"
     assert {"type": "bold", "offset": 0, "length": 4} in ents
     assert {"type": "text_link", "offset": 9, "length": 1, "url": "https://e.com/?a=1&b=2"} in ents
     # the emoji is 2 UTF-16 code units, so italic starts at 11 + 2
@@ -80,8 +78,9 @@ def test_parse_html_entities_and_offsets():
     text, ents = parse_html('<pre><code class="language-python">x = 1</code></pre>')
     assert text == "x = 1"
     assert ents == [{"type": "pre", "offset": 0, "length": 5, "language": "python"}]
-    text, ents = parse_html('<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler>'
-                            "<blockquote expandable>q</blockquote>")
+    text, ents = parse_html(
+        '<span class="tg-spoiler">s</span><tg-spoiler>t</tg-spoiler><blockquote expandable>q</blockquote>'
+    )
     assert [e["type"] for e in ents] == ["spoiler", "spoiler", "expandable_blockquote"]
 
 
@@ -95,7 +94,7 @@ def test_parse_html_entities_and_offsets():
         ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
         ("x</b>", "Unexpected end tag at byte offset 1"),
         ("<span>x</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
-        ('<a =\"x\">y</a>', 'Empty attribute name in the tag "a" at byte offset 0'),
+        ('<a ="x">y</a>', 'Empty attribute name in the tag "a" at byte offset 0'),
         ("🏟 🏟&lt;<abac aba>", 'Unsupported start tag "abac" at byte offset 13'),
         (
             "🏟 🏟&lt;<i>a</em   >",
@@ -119,7 +118,13 @@ def test_parse_markdown_v2():
     text, ents = parse_markdown_v2(r"*bold* _it_ __u__ ~s~ ||sp|| `c` [l](https://x.org) 1\.5")
     assert text == "bold it u s sp c l 1.5"
     assert [e["type"] for e in ents] == [
-        "bold", "italic", "underline", "strikethrough", "spoiler", "code", "text_link",
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "code",
+        "text_link",
     ]
     with pytest.raises(EntityParseError, match=r"Character '\.' is reserved"):
         parse_markdown_v2("1.5")
@@ -163,8 +168,7 @@ def test_send_message_valid_html():
     async def main():
         async with Served() as (api, bot):
             chat_id = api.default_user_id
-            m1 = await bot.send_message(chat_id, "<b>Hello</b> <i>world</i> &amp; more",
-                                        parse_mode=ParseMode.HTML)
+            m1 = await bot.send_message(chat_id, "<b>Hello</b> <i>world</i> &amp; more", parse_mode=ParseMode.HTML)
             m2 = await bot.send_message(chat_id, "second")
             assert m1.text == "Hello world & more"
             assert m1.chat.id == chat_id and m1.chat.type == "private"
@@ -257,8 +261,7 @@ def test_get_updates_long_poll_and_offset():
             api.push_command("/start deep-link", user_id=7)
             api.push_message("hi group", chat_type="group", user_id=8)
             again = await bot.get_updates(timeout=0)
-            assert [u.update_id for u in again] == [first.update_id, first.update_id + 1,
-                                                    first.update_id + 2]
+            assert [u.update_id for u in again] == [first.update_id, first.update_id + 1, first.update_id + 2]
             cmd = again[1].message
             assert cmd.text == "/start deep-link"
             assert cmd.entities[0].type == "bot_command" and cmd.entities[0].length == 6
@@ -318,8 +321,7 @@ def test_get_file_and_download_round_trip():
             assert tg_file.file_path.startswith(f"{api.url}/file/bot{api.token}/")
             assert bytes(await tg_file.download_as_bytearray()) == payload
 
-            upd = Update.de_json(api.push_document("notes.txt", "привет".encode(),
-                                                   caption="my notes"), bot)
+            upd = Update.de_json(api.push_document("notes.txt", "привет".encode(), caption="my notes"), bot)
             doc = upd.message.document
             assert doc.file_name == "notes.txt" and doc.mime_type == "text/plain"
             assert upd.message.caption == "my notes"
@@ -338,8 +340,9 @@ def test_get_file_and_download_round_trip():
 def test_send_document_multipart_upload():
     async def main():
         async with Served() as (api, bot):
-            msg = await bot.send_document(1001, b"a,b\n1,2\n", filename="t.csv",
-                                          caption="<b>csv</b>", parse_mode="HTML")
+            msg = await bot.send_document(
+                1001, b"a,b\n1,2\n", filename="t.csv", caption="<b>csv</b>", parse_mode="HTML"
+            )
             assert msg.document.file_name == "t.csv"
             assert msg.caption == "csv"
             call = api.calls_of("sendDocument")[0]
@@ -365,8 +368,7 @@ def test_wrong_token():
                 await bot.shutdown()
             call = api.calls[-1]
             assert call.status == 401
-            assert call.response == {"ok": False, "error_code": 401,
-                                     "description": "Unauthorized"}
+            assert call.response == {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
     run(main())
 
@@ -387,13 +389,18 @@ def test_raw_http_param_encodings_and_unknown_method():
                 assert r.json()["result"]["message_id"] == 2
                 r = await http.post(
                     f"{root}/sendMessage",
-                    data={"chat_id": "5", "text": "form",
-                          "reply_markup": json.dumps({"inline_keyboard": [[
-                              {"text": "b", "callback_data": "d"}]]})},
+                    data={
+                        "chat_id": "5",
+                        "text": "form",
+                        "reply_markup": json.dumps({"inline_keyboard": [[{"text": "b", "callback_data": "d"}]]}),
+                    },
                 )
                 assert r.json()["result"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "b"
-                r = await http.post(f"{root}/sendMessage", data={"chat_id": "5", "text": "mp"},
-                                    files={"thumbnail": ("a.jpg", b"xx", "image/jpeg")})
+                r = await http.post(
+                    f"{root}/sendMessage",
+                    data={"chat_id": "5", "text": "mp"},
+                    files={"thumbnail": ("a.jpg", b"xx", "image/jpeg")},
+                )
                 assert r.json()["ok"]
                 r = await http.get(f"{api.url}/file/bot{api.token}/documents/none.txt")
                 assert r.status_code == 404
@@ -411,12 +418,10 @@ def test_edit_delete_and_not_modified():
         async with Served() as (api, bot):
             kb = InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="1")]])
             msg = await bot.send_message(1001, "v1", reply_markup=kb)
-            edited = await bot.edit_message_text("<b>v2</b>", 1001, msg.message_id,
-                                                 parse_mode="HTML", reply_markup=kb)
+            edited = await bot.edit_message_text("<b>v2</b>", 1001, msg.message_id, parse_mode="HTML", reply_markup=kb)
             assert edited.text == "v2" and edited.edit_date is not None
             with pytest.raises(BadRequest, match="Message is not modified"):
-                await bot.edit_message_text("<b>v2</b>", 1001, msg.message_id,
-                                            parse_mode="HTML", reply_markup=kb)
+                await bot.edit_message_text("<b>v2</b>", 1001, msg.message_id, parse_mode="HTML", reply_markup=kb)
             with pytest.raises(BadRequest, match="Message to edit not found"):
                 await bot.edit_message_text("x", 1001, 999)
             with pytest.raises(BadRequest, match="Can't parse entities"):
@@ -440,9 +445,7 @@ def test_inline_query_answer_validation():
             qid = api.push_inline_query("search words")["inline_query"]["id"]
 
             def article(i, text="<b>ok</b>"):
-                return InlineQueryResultArticle(
-                    str(i), f"t{i}", InputTextMessageContent(text, parse_mode="HTML")
-                )
+                return InlineQueryResultArticle(str(i), f"t{i}", InputTextMessageContent(text, parse_mode="HTML"))
 
             with pytest.raises(BadRequest, match="Results_too_much"):
                 await bot.answer_inline_query(qid, [article(i) for i in range(51)])
@@ -464,8 +467,7 @@ def test_commands_webhook_info_chat_action_and_get_chat():
         async with Served() as (api, bot):
             from telegram import BotCommand
 
-            assert await bot.set_my_commands([BotCommand("start", "Start"),
-                                              BotCommand("help", "Help")])
+            assert await bot.set_my_commands([BotCommand("start", "Start"), BotCommand("help", "Help")])
             assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
             assert api.commands()[1] == {"command": "help", "description": "Help"}
             with pytest.raises(BadRequest, match="Bot_command_invalid"):
@@ -530,8 +532,7 @@ def _build_app(api: FakeBotAPI) -> Application:
     async def inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         q = update.inline_query.query
         await update.inline_query.answer(
-            [InlineQueryResultArticle("1", q, InputTextMessageContent(f"<i>{q}</i>",
-                                                                      parse_mode="HTML"))]
+            [InlineQueryResultArticle("1", q, InputTextMessageContent(f"<i>{q}</i>", parse_mode="HTML"))]
         )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
