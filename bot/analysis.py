@@ -146,7 +146,7 @@ class AnalysisSettings:
 class Analyzer:
     """The analysis chain for one language (None: no stop words, no stemming)."""
 
-    FORMS = 500_000  # words `find` remembers by term before it starts again
+    FORMS = 100_000  # words `find` remembers by term before it starts again (~35 MB at most)
 
     def __init__(self, lang: str | None, settings: AnalysisSettings = AnalysisSettings()):
         self.lang = lang
