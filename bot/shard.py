@@ -184,9 +184,11 @@ class WorkerDied(Exception):
 
 class Workers:
     """Runs batches' analysis: here, and in `workers` processes when the corpus is big (never with
-    workers=0). A batch goes to a worker when one is free, else it is analysed here at once: the main
-    process reads and stores the articles, and analyses what the workers cannot take, so both cores stay
-    busy whatever the balance of the work. Results are taken in submission order."""
+    workers=0). A batch goes to the workers unless they already have QUEUED batches each, else it is
+    analysed here at once: the main process reads and stores the articles, and analyses what the workers
+    cannot take, so both cores stay busy whatever the balance of the work. Results are taken in submission order."""
+
+    QUEUED = 3  # batches a worker may have waiting before the main process analyses one itself
 
     def __init__(self, settings: SearchSettings, workers: int | None, start_after: int, big: bool = False):
         self.settings = settings
@@ -209,7 +211,11 @@ class Workers:
             self.in_flight = 4 * self.workers + 4
         if self.pool is not None:
             self._outstanding = {f for f in self._outstanding if not f.done()}
-            if len(self._outstanding) <= self.workers:  # every worker busy, and one batch queued
+            # Up to QUEUED batches wait per worker: the main process (reading, storing) is the busier one, and
+            # a worker's finished batch counts as outstanding until this process's result thread gets the GIL;
+            # with one queued batch the main process analysed ~20% of the batches itself (100k short articles)
+            # and, at 1M, ran flat out while its worker was idle half the time.
+            if len(self._outstanding) <= self.QUEUED * self.workers:
                 future = self.pool.submit(_worker_run, work)
                 self._outstanding.add(future)
                 return future
