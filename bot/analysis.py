@@ -249,23 +249,27 @@ class Analyzer:
             out.extend(self._tokens(lowercase(normalize(m.group()), self.lang), m.start(), m.end()))
         return out
 
-    def find(self, text: str, wanted: set[str] | frozenset[str]) -> list[Token]:
+    def find(
+        self, text: str, wanted: set[str] | frozenset[str], words: tuple[list[str], bool] | None = None
+    ) -> list[Token]:
         """The tokens of `text` whose terms are in `wanted`, in order: `tokens()` filtered, but without
         walking every word of the text in Python. The words met are remembered by term (a hit's words are
         mostly known: set operations), and only those that give a wanted term are looked for, with
         `str.find` and a check of the characters on either side; text in scripts without spaces, or whose
-        folding changes its length, takes `tokens`.
+        folding changes its length, takes `tokens`. `words`: `self.words(text)`, when the caller has it.
         """
         plain = self._plain(text)
         if plain is not None:  # words() and the folding at once
             folded = plain.lower()
-            words = plain.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
+            if words is None:
+                words = plain.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split(), False
         else:
-            words, nospace = self.words(text)
+            if words is None:
+                words = self.words(text)
             folded = lowercase(normalize(text), self.lang)
-            if nospace or len(folded) != len(text):
+            if words[1] or len(folded) != len(text):
                 return [t for t in self.tokens(text) if t.term in wanted]
-        distinct = set(words)
+        distinct = set(words[0])
         known, forms = self._forms
         new = distinct.difference(known)
         if new:

@@ -36,7 +36,11 @@ _IDEOGRAPHIC = re.compile(
 
 def gram_text(analyzer: Analyzer, text: str) -> str:
     """' w1 w2 ... ' : the folded words of `text` between single spaces (ideographic runs left out)."""
-    words, nospace = analyzer.words(text)
+    return gram_join(*analyzer.words(text))
+
+
+def gram_join(words: list[str], nospace: bool) -> str:
+    """`gram_text` of a text whose `Analyzer.words` are `(words, nospace)`."""
     if nospace:
         words = [w for w in words if not _IDEOGRAPHIC.match(w)]
     return " " + " ".join(words) + " " if words else ""
@@ -152,24 +156,51 @@ class GramScorer:
         self.k1, self.b, self.delta = k1, b, delta
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """One score per text (`gram_text`s of the candidates; the question a `gram_text` too)."""
+        """One score per text (`gram_text`s of the candidates; the question a `gram_text` too).
+
+        The candidates' 4-grams are matched against the question's through a small bitmap of the
+        question's hashes' low bits first: only the few that pass it are binary-searched (numpy's
+        searchsorted of thousands of uint64 keys cost most of a question's re-ranking)."""
         out = np.zeros(len(texts), dtype=np.float64)
         qh, _ = gram_hashes(question)
         if not len(qh) or not texts or self.n <= 0:
             return out
-        qg, qmult = np.unique(qh, return_counts=True)
+        qg, qmult = _counted(qh)
         df = self.df[buckets(qg, self.bits)].astype(np.float64)
         idf = np.log((self.n + 1.0) / np.maximum(df, 1.0)) * qmult
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        ends = np.cumsum(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)))
         ch, pos = gram_hashes("".join(texts))
-        doc = np.searchsorted(np.cumsum(lengths), pos, side="right")  # the text each 4-gram starts in
-        dl = np.bincount(doc, minlength=len(texts)).astype(np.float64)
-        at = np.searchsorted(qg, ch)
+        before = pos.searchsorted(ends)  # 4-grams before each text's end
+        dl = before.astype(np.float64)
+        dl[1:] -= before[:-1]  # 4-grams per text
+        seen = np.zeros(_FILTER, dtype=bool)
+        seen[(qg & _FILTER_MASK).astype(np.intp)] = True
+        cand = np.flatnonzero(seen[(ch & _FILTER_MASK).astype(np.intp)])
+        at = qg.searchsorted(ch[cand])
         np.minimum(at, len(qg) - 1, out=at)
-        hit = qg[at] == ch
-        tf = np.bincount(doc[hit] * len(qg) + at[hit], minlength=len(texts) * len(qg)).reshape(len(texts), len(qg))
+        hit = qg[at] == ch[cand]
+        doc = ends.searchsorted(pos[cand[hit]], side="right")  # the text each matching 4-gram starts in
+        tf = np.bincount(doc * len(qg) + at[hit], minlength=len(texts) * len(qg)).reshape(len(texts), len(qg))
         norm = 1.0 - self.b + self.b * dl / (self.avg_len or 1.0)
         tf = tf.astype(np.float64)
         w = np.where(tf > 0, tf * (self.k1 + 1.0) / (tf + self.k1 * norm[:, None]) + self.delta, 0.0)
         out = w @ idf
         return out
+
+
+_FILTER = 1 << 12  # bitmap of a question's 4-gram hashes (low bits): a question has tens of 4-grams
+_FILTER_MASK = np.uint64(_FILTER - 1)
+
+
+def _counted(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(a, return_counts=True)` of a small integer array, by a sort (numpy 2.x's np.unique
+    is several times slower for tens of values)."""
+    s = np.sort(a)
+    keep = np.empty(len(s), dtype=bool)
+    keep[:1] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    first = np.flatnonzero(keep)
+    counts = np.empty(len(first), dtype=np.intp)
+    counts[:-1] = first[1:] - first[:-1]
+    counts[-1:] = len(s) - first[-1:]
+    return s[first], counts

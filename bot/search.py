@@ -18,7 +18,7 @@ import numpy as np
 from bot import store
 from bot.analysis import Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped
-from bot.grams import GramScorer, GramSketch, gram_text
+from bot.grams import GramScorer, GramSketch, gram_join, gram_text
 from bot.index import Index
 from bot.language import detect
 from bot.passages import Passage
@@ -64,6 +64,9 @@ class Ranking:
     hits: list[tuple[int, float]]  # (passage id, score), best first, from the requested offset
     more: bool  # further passages match beyond these
     texts: dict[int, str] = field(default_factory=dict)  # passage texts read on the way
+    # ... and their `Analyzer.words` by `analyzer` (the question's chain): `Analyzer.find` needs them again
+    words: dict[int, tuple[list[str], bool]] = field(default_factory=dict)
+    analyzer: Analyzer | None = None
 
 
 @dataclass(frozen=True)
@@ -218,21 +221,23 @@ class Engine:
         terms += self.speller.corrections(terms)
         ranked = self.index.top(terms, max(k + offset + 1, RERANK_DEPTH))
         texts: dict[int, str] = {}
+        words: dict[int, tuple[list[str], bool]] = {}
         if ranked:
             head = ranked[:RERANK_DEPTH]
             for pid, _ in head:
                 texts[pid] = self.passage_text(pid)
+                words[pid] = analyzer.words(texts[pid])
             word = np.array([s for _, s in head])
             top = float(word.max()) or 1.0
             fused = word / top
-            cands = [gram_text(analyzer, texts[pid]) for pid, _ in head]  # folded as the question is
+            cands = [gram_join(*words[pid]) for pid, _ in head]  # folded as the question is
             grams = self.gram_scorer.scores(gram_text(analyzer, question), cands)
             if grams.max() > 0:
                 fused = fused + GRAM_WEIGHT * grams / grams.max()
             fused = fused + ARTICLE_PRIOR * best_of_article(fused, self._articles_of([pid for pid, _ in head]))
             order = np.lexsort((np.arange(len(head)), -fused))  # ties keep the word order
             ranked = [(head[i][0], float(fused[i])) for i in order] + [(p, s / top) for p, s in ranked[RERANK_DEPTH:]]
-        return Ranking(terms, ranked[offset : offset + k], len(ranked) > offset + k, texts)
+        return Ranking(terms, ranked[offset : offset + k], len(ranked) > offset + k, texts, words, analyzer)
 
     def _articles_of(self, pids: list[int]) -> np.ndarray:
         """The article number of each passage: a column look-up on a loaded index."""
@@ -252,7 +257,9 @@ class Engine:
             p = self.passages[pid]
             a = self.articles[p.article]
             text = ranking.texts.get(pid) or self.passage_text(pid)
-            matched = analyzer_for(a.lang, self.settings.analysis).find(text, wanted)
+            chain = analyzer_for(a.lang, self.settings.analysis)
+            known = ranking.words.get(pid) if chain is ranking.analyzer else None
+            matched = chain.find(text, wanted, known)
             sentences = sentence_spans(text, lang=a.lang)
             lo, hi = best_window(text, sentences, matched, idf, budget)
             sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)
