@@ -296,12 +296,20 @@ def _union(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _score(cand: np.ndarray, lists: list[_QueryList]) -> np.ndarray:
-    """Exact scores of `cand` (sorted, distinct, int32) by binary search in each term's postings."""
+    """Exact scores of `cand` (sorted, distinct, int32) by binary search in each term's postings (or of
+    a term's postings in `cand`, when it has fewer: a rare term's few postings are all in the seed)."""
     scores = np.zeros(len(cand), dtype=np.float64)
     if not len(cand):
         return scores
     for ql in lists:
-        pos = np.searchsorted(ql.ids, cand)
+        if len(ql.ids) < len(cand):
+            at = cand.searchsorted(ql.ids)
+            np.minimum(at, len(cand) - 1, out=at)
+            found = cand[at] == ql.ids
+            w = ql.w[found].astype(np.float64)
+            scores[at[found]] += w if ql.mult == 1 else w * ql.mult
+            continue
+        pos = ql.ids.searchsorted(cand)
         np.minimum(pos, len(ql.ids) - 1, out=pos)
         hit = ql.ids[pos] == cand
         w = ql.w[pos[hit]].astype(np.float64)
