@@ -183,6 +183,8 @@ def test_find_gives_the_wanted_tokens_exactly_as_tokens_does(lang):
         every = an.tokens(text)
         for wanted in [{t.term for t in every}, {t.term for t in every[::2]}, {"cat", "istanbul", "москв"}, set()]:
             assert an.find(text, wanted) == [t for t in every if t.term in wanted], (text, wanted)
+            # given the text's words (as Engine.ask passes those Engine.rank folded): the same tokens
+            assert an.find(text, wanted, an.words(text)) == [t for t in every if t.term in wanted], (text, wanted)
 
 
 @settings(max_examples=200, deadline=None)
@@ -204,6 +206,7 @@ def test_find_equals_tokens_on_any_text_whatever_it_remembers(texts, lang, forms
         every = an.tokens(text)
         for wanted in [{t.term for t in every}, {t.term for t in every[1::2]}]:
             assert an.find(text, wanted) == [t for t in every if t.term in wanted], (text, wanted)
+            assert an.find(text, wanted, an.words(text)) == [t for t in every if t.term in wanted], (text, wanted)
 
 
 def test_the_shipped_word_table_is_what_unicodedata_says(monkeypatch):
