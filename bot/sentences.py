@@ -83,21 +83,25 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None, lang: str 
     rules = _rules(lang)
     spans: list[tuple[int, int]] = []
     s = start
+    brackets = "(" in text  # (no "(" at all: no full stop is inside brackets; checked once, not per stop)
     for m in rules.candidates.finditer(text, start, end):
         cut = m.end()
         if cut >= end:
             break
-        if not text[cut - 1].isspace() and not any(c in _CJK_STOPS for c in m.group()):
+        found = m.group()
+        if not text[cut - 1].isspace() and not any(c in _CJK_STOPS for c in found):
             continue  # "3.5", "e.g", "example.com": a stop inside a word
-        nxt = _next_letter(text, cut, end)
+        nxt = text[cut]
+        if nxt in _OPENERS:
+            nxt = _next_letter(text, cut, end)
         if nxt.islower():
             continue  # "approx. three", "“Really?” she asked": lower case does not start a sentence
         stop = m.start()
-        close = stop + len(m.group().rstrip())  # after the stop and its closing quotes and brackets
+        close = stop + len(found.rstrip())  # after the stop and its closing quotes and brackets
         if (
             text[stop] == "."
             and text[stop + 1 : stop + 2] != "."
-            and not _ends_sentence(text, s, stop, close, end, nxt, rules)
+            and not _ends_sentence(text, s, stop, close, end, nxt, rules, brackets)
         ):
             continue
         spans.append((s, close))
@@ -117,11 +121,14 @@ def _next_letter(text: str, pos: int, end: int) -> str:
     return ""
 
 
-def _ends_sentence(text: str, s: int, dot: int, close: int, end: int, nxt: str, rules: _Rules) -> bool:
+def _ends_sentence(
+    text: str, s: int, dot: int, close: int, end: int, nxt: str, rules: _Rules, brackets: bool = True
+) -> bool:
     """Whether the full stop at `dot` (one dot, not an ellipsis; its closing marks end at `close`) ends the
-    sentence that began at `s`. Nothing before `s` or from `end` on is looked at."""
+    sentence that began at `s`. Nothing before `s` or from `end` on is looked at. `brackets`: False when
+    the text holds no "(" at all."""
     lo = max(s, dot - 80)
-    if text.count("(", lo, close) > text.count(")", lo, close):
+    if brackets and text.count("(", lo, close) > text.count(")", lo, close):
         return False  # inside brackets: "(5. Rang in Polen)", but "(... Saturn IB.) The"
     window = text[max(s, dot - 24) : dot]
     m = _WORD.search(window, window.rfind(" ") + 1)  # (the word starts after the last space: same match)
