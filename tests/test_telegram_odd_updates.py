@@ -15,7 +15,7 @@ import logging
 import time
 
 from tests.conftest import running_bot, wait_until
-from tests.test_telegram_webhook import SECRET, free_port, post
+from tests.test_telegram_webhook import post, webhook_bot
 
 QUESTION = "who approved the road maps?"
 BOT = "@corpus_test_bot"
@@ -134,11 +134,8 @@ async def test_every_kind_of_update_is_handled_and_the_questions_answered(fake_a
     delivery, like getUpdates, leaves out the kinds the bot did not ask for)."""
     api = fake_api
     caplog.set_level(logging.INFO)
-    corpus, index = prebuilt_corpus
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hook"
-    hook = dict(webhook_url=url, webhook_secret=SECRET, webhook_listen="127.0.0.1", webhook_port=port)
-    async with running_bot(api, corpus, index_dir=index, **hook) as bot:
+    async with webhook_bot(api, prebuilt_corpus) as bot:
+        url = bot.url
         state = bot.application.bot_data["state"]
         api.push_message("Belarus Russia", user_id=3600)
         first = (await api.wait_for("sendMessage", ok=True)).result
@@ -172,18 +169,8 @@ async def test_webhook_refuses_json_that_is_not_an_update_without_a_traceback(
 ):
     api = fake_api
     caplog.set_level(logging.DEBUG)
-    corpus, index = prebuilt_corpus
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/hook"
-    async with running_bot(
-        api,
-        corpus,
-        index_dir=index,
-        webhook_url=url,
-        webhook_secret=SECRET,
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    ) as bot:
+    async with webhook_bot(api, prebuilt_corpus) as bot:
+        url = bot.url
         deep = b'{"update_id": 5, "message": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
         for body in (
             b"null",
