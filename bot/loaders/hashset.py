@@ -22,32 +22,28 @@ class HashSet:
         return self._count
 
     def __contains__(self, h: int) -> bool:
-        h = _key(h)
-        slots, mask = self._slots, self._mask
-        i = h & mask
-        while True:
-            v = slots[i]
-            if v == h:
-                return True
-            if v == 0:
-                return False
-            i = (i + 1) & mask
+        return self._slots[self._probe(_key(h))] != 0
 
     def add(self, h: int) -> bool:
         """Put `h` in; True when it was not there before."""
         h = _key(h)
+        i = self._probe(h)
+        if self._slots[i]:
+            return False
+        self._slots[i] = h
+        self._count += 1
+        if 2 * self._count > self._mask:
+            self._grow()
+        return True
+
+    def _probe(self, h: int) -> int:
+        """The slot holding key `h`, or the empty slot where it would go."""
         slots, mask = self._slots, self._mask
         i = h & mask
         while True:
             v = slots[i]
-            if v == h:
-                return False
-            if v == 0:
-                slots[i] = h
-                self._count += 1
-                if 2 * self._count > mask:
-                    self._grow()
-                return True
+            if v == h or v == 0:
+                return i
             i = (i + 1) & mask
 
     def _grow(self) -> None:
