@@ -153,55 +153,62 @@ class Index:
             return self._top_single(lists[0], want, offset)
 
         # 1. the seed: exact scores of the rare terms' passages and the common terms' champions
-        seeds = []
-        all_seeded = True
+        seeds, partial = [], []  # partial: the terms whose postings are not all in the seed
         for ql in lists:
-            if len(ql.ids) <= SEED_ALL:
+            champ = self._champions(ql) if len(ql.ids) > SEED_ALL else None
+            if champ is None:
                 seeds.append(ql.ids)
             else:
-                champ = self._champions(ql)
-                if champ is None:
-                    seeds.append(ql.ids)
-                else:
-                    all_seeded = False
-                    seeds.append(ql.ids[champ])
+                seeds.append(ql.ids[champ])
+                ql.floor = float(ql.w[champ[-1]])  # postings weighing more than this are all champions
+                partial.append(ql)
+        if not partial:  # every posting of every term is in the seed: the seed is the answer
+            seed = _union(seeds)
+            return _select(seed, _score(seed, lists), want, offset)
+        in_order = list(lists)  # (the dense fallback adds the terms up in the query's order)
+        lists.sort(key=lambda ql: ql.ub)
+        partial.sort(key=lambda ql: ql.ub)
         seed = _union(seeds)
         seed_scores = _score(seed, lists)
-        if all_seeded:  # every posting of every term is in the seed: the seed is the answer
-            return _select(seed, seed_scores, want, offset)
         theta = _kth_largest(seed_scores, want) if len(seed) >= want else -np.inf
         if theta == -np.inf:
-            return self._top_dense(lists, want, offset)
+            return self._top_dense(in_order, want, offset)
 
-        # 2. MaxScore: non-essential terms (ascending bounds whose sum stays below theta)
-        lists.sort(key=lambda ql: ql.ub)
+        # 2. MaxScore over the passages outside the seed: they have none of the seeded terms, so only the
+        # partial terms count. Non-essential terms: ascending bounds whose sum stays below theta.
         slack = 1e-9 * abs(theta)
-        total_ub = sum(ql.ub for ql in lists)
+        total_ub = sum(ql.ub for ql in partial)
         cum, n_ne = 0.0, 0
-        for ql in lists:
+        for ql in partial:
             if cum + ql.ub + slack < theta:
                 cum += ql.ub
                 n_ne += 1
             else:
                 break
-        essential = lists[n_ne:]
+        essential = partial[n_ne:]
         kept, n_kept = [], 0
         for ql in essential:
             need = theta - (total_ub - ql.ub) - slack  # this term's weight a candidate needs at least
+            if need > ql.floor * ql.mult * (1 + 1e-6):  # (a margin for float32 rounding)
+                continue  # only champions weigh that much: they are in the seed
             if need > 0:
                 sel = ql.ids[ql.w * ql.mult >= need] if ql.mult != 1 else ql.ids[ql.w >= need]
             else:
                 sel = ql.ids
             kept.append(sel)
             n_kept += len(sel)
+        if not kept:
+            return _select(seed, seed_scores, want, offset)
 
         # 3. exact scores of the candidates: by lookups, or summed densely when there are many
         lookups = n_kept * sum(_log2(len(ql.ids)) for ql in lists)
         dense = sum(len(ql.ids) for ql in lists) * _DENSE_COST
         if lookups <= dense:
             cand = kept[0] if len(kept) == 1 else _union(kept)
-            return _select(cand, _score(cand, lists), want, offset)
-        return self._top_dense(lists, want, offset, theta=theta, essential=essential)
+            found = _select(cand, _score(cand, lists), want, offset=0)
+        else:
+            found = self._top_dense(lists, want, 0, theta=theta, essential=essential)
+        return _merge_top(_select(seed, seed_scores, want, offset=0), found, want, offset)
 
     # -- top-k internals ------------------------------------------------------------------------------
 
@@ -220,7 +227,8 @@ class Index:
 
     def _champions(self, ql: _QueryList) -> np.ndarray | None:
         """Positions (in the term's list) of its best postings, best first; None for a short list."""
-        i = int(np.searchsorted(self.champ_terms, ql.tid))
+        # (the id as the array's own type: a Python int makes numpy convert the whole array first)
+        i = int(self.champ_terms.searchsorted(self.champ_terms.dtype.type(ql.tid)))
         if i < len(self.champ_terms) and int(self.champ_terms[i]) == ql.tid:
             return self.champ_pos[i]
         return None
@@ -278,6 +286,7 @@ class _QueryList:
     w: np.ndarray  # float32
     mult: int  # times the term occurs in the query
     ub: float  # its largest weight times mult
+    floor: float = 0.0  # (a term with champions) the weight of its last champion
 
 
 _DENSE_COST = 8.0  # one posting summed densely costs about as much as 8 binary-search steps
@@ -315,6 +324,13 @@ def _score(cand: np.ndarray, lists: list[_QueryList]) -> np.ndarray:
         w = ql.w[pos[hit]].astype(np.float64)
         scores[hit] += w if ql.mult == 1 else w * ql.mult
     return scores
+
+
+def _merge_top(a: list[tuple[int, float]], b: list[tuple[int, float]], want: int, offset: int):
+    """The best `want` of two best-first lists (a passage in both has the same score in both), from `offset`."""
+    merged = dict(a)
+    merged.update(b)
+    return sorted(merged.items(), key=lambda x: (-x[1], x[0]))[offset:want]
 
 
 def _kth_largest(values: np.ndarray, k: int) -> float:

@@ -5,6 +5,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
 from bot.index import Index, ScoringSettings
@@ -87,3 +89,41 @@ def test_l_follows_the_paper():
 def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="unknown BM25 variant"):
         ScoringSettings(variant="bm99")
+
+
+def _brute_top(idx: Index, query: list[str], k: int, offset: int) -> list[tuple[int, float]]:
+    """`get_scores`' passages that share a term with the query, best first, ties by passage order."""
+    scores = idx.get_scores(query)
+    touching = {int(i) for t in query for i in idx.postings(t)[0]}
+    order = sorted(touching, key=lambda i: (-scores[i], i))
+    return [(i, float(scores[i])) for i in order[offset : offset + k]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    champions=st.sampled_from([2, 4, 16]),
+    seed_all=st.sampled_from([3, 8, 40]),
+    dense_cost=st.sampled_from([0.0, 8.0, 1e12]),
+)
+def test_pruned_top_equals_the_dense_ordering(seed, champions, seed_all, dense_cost):
+    """Every way `top` can take (the seed alone, champions skipped, lookups, dense) gives `get_scores`' order:
+    a few very common terms (many postings, champions), many rare ones (seeded whole), repeated query terms."""
+    import bot.index as index_mod
+
+    rng = random.Random(seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(index_mod, "CHAMPIONS", champions)
+        mp.setattr(index_mod, "SEED_ALL", seed_all)
+        mp.setattr(index_mod, "_DENSE_COST", dense_cost)
+        _check_top(rng, seed)
+
+
+def _check_top(rng: random.Random, seed: int) -> None:
+    docs = generated_corpus(seed, rng.choice([30, 200, 600]), rng.choice([20, 80, 300]), max_len=rng.choice([5, 30]))
+    idx = Index.build(docs, ScoringSettings(variant=rng.choice(["plus", "lucene", "l"])))
+    vocab = sorted({t for d in docs for t in d}, key=lambda t: int(t[1:]))
+    for _ in range(15):
+        query = rng.choices(vocab[: rng.choice([3, 10, len(vocab)])], k=rng.randint(1, 6))
+        k, offset = rng.choice([1, 3, 10]), rng.choice([0, 0, 2])
+        assert idx.top(query, k, offset) == _brute_top(idx, query, k, offset), (query, k, offset)
