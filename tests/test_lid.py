@@ -119,3 +119,16 @@ def test_the_likeliest_of_a_few_languages_is_the_first_of_them_in_the_full_ranki
         for text in texts():
             ranked = model.ranked(model.log_probs([text])[0], -1)
             assert model.likeliest_of(text, ids) == next((lb for _, lb in ranked if lb in among), None), text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(MULTILINGUAL),
+    among=st.sets(st.sampled_from(["en", "ru", "de", "fr", "es", "zh", "uk", "tr", "ar", "hi", "th", "xx"])),
+)
+def test_log_probs_of_a_few_labels_are_log_probs_bits(model, text, among):
+    """The query-time path (only the nodes on the allowed labels' paths) gives the same floats as the full
+    computation, bit for bit, so the question's language is the one the full ranking gives."""
+    ids = model.label_indices(among)
+    if len(ids):
+        assert model.log_probs_of(text, ids).tolist() == model.log_probs([text])[0][ids].tolist()
