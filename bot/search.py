@@ -227,24 +227,21 @@ class Engine:
             for pid, _ in head:
                 texts[pid] = self.passage_text(pid)
                 words[pid] = analyzer.words(texts[pid])
-            word = np.array([s for _, s in head])
-            top = float(word.max()) or 1.0
-            fused = word / top
             cands = [gram_join(*words[pid]) for pid, _ in head]  # folded as the question is
             grams = self.gram_scorer.scores(gram_text(analyzer, question), cands)
-            if grams.max() > 0:
-                fused = fused + GRAM_WEIGHT * grams / grams.max()
-            fused = fused + ARTICLE_PRIOR * best_of_article(fused, self._articles_of([pid for pid, _ in head]))
-            order = np.lexsort((np.arange(len(head)), -fused))  # ties keep the word order
-            ranked = [(head[i][0], float(fused[i])) for i in order] + [(p, s / top) for p, s in ranked[RERANK_DEPTH:]]
+            word = [s for _, s in head]
+            top = max(word) or 1.0
+            fused = fuse(word, top, grams, self._articles_of([pid for pid, _ in head]))
+            order = sorted(range(len(head)), key=lambda i: -fused[i])  # (stable: ties keep the word order)
+            ranked = [(head[i][0], fused[i]) for i in order] + [(p, s / top) for p, s in ranked[RERANK_DEPTH:]]
         return Ranking(terms, ranked[offset : offset + k], len(ranked) > offset + k, texts, words, analyzer)
 
-    def _articles_of(self, pids: list[int]) -> np.ndarray:
+    def _articles_of(self, pids: list[int]) -> list[int]:
         """The article number of each passage: a column look-up on a loaded index."""
         column = getattr(self.passages, "article", None)
         if column is not None:
-            return np.asarray(column)[pids]
-        return np.array([self.passages[pid].article for pid in pids], dtype=np.int64)
+            return np.asarray(column)[pids].tolist()
+        return [self.passages[pid].article for pid in pids]
 
     def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
         """The best `k` passages (after `offset`), each as the window of it a user reads."""
@@ -308,15 +305,33 @@ class Engine:
         }
 
 
-def best_of_article(scores: np.ndarray, articles: np.ndarray) -> np.ndarray:
+def fuse(word: Sequence[float], top: float, grams: np.ndarray, articles: Sequence[int]) -> list[float]:
+    """The re-ranked head's scores: word score / `top` plus GRAM_WEIGHT times 4-gram score / its largest, plus
+    ARTICLE_PRIOR times `best_of_article` of those sums.
+
+    Plain Python floats on ten values (numpy's per-call cost was most of it), the same operations in the same
+    order as the array expression `w / top + GRAM_WEIGHT * g / g.max()` then `+ ARTICLE_PRIOR * best`: the
+    same bits (a test compares them)."""
+    fused = [s / top for s in word]
+    gmax = float(grams.max()) if len(grams) else 0.0
+    if gmax > 0:
+        fused = [f + GRAM_WEIGHT * g / gmax for f, g in zip(fused, grams.tolist())]
+    best = best_of_article(fused, articles)
+    return [f + ARTICLE_PRIOR * b for f, b in zip(fused, best)]
+
+
+def best_of_article(scores: Sequence[float], articles: Sequence[int]) -> list[float]:
     """For each candidate, the best score among the candidates of its own article (itself included).
 
     Added (weighted) to each candidate's score, it is an article prior: a passage of the article that holds
     the best match is likelier to answer than an equally scored one from an article that matches less (a
     question's words are often spread over its article's paragraphs, the answer in one of them).
     """
-    same = articles[:, None] == articles[None, :]
-    return np.where(same, scores[None, :], -np.inf).max(axis=1)
+    best: dict[int, float] = {}
+    for s, a in zip(scores, articles):
+        if a not in best or s > best[a]:
+            best[a] = s
+    return [best[a] for a in articles]
 
 
 def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

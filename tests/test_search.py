@@ -4,9 +4,11 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.articles import Article, load_corpus
-from bot.search import RERANK_DEPTH, WINDOW_FACTOR, Engine, best_of_article
+from bot.search import ARTICLE_PRIOR, GRAM_WEIGHT, RERANK_DEPTH, WINDOW_FACTOR, Engine, best_of_article, fuse
 from bot.settings import SAMPLE_CORPUS
 
 CORPUS = SAMPLE_CORPUS
@@ -146,9 +148,36 @@ def test_a_long_paragraph_is_scored_whole_and_shown_as_a_window():
 
 
 def test_article_prior_is_the_best_score_of_each_candidates_article():
-    scores = np.array([1.0, 0.9, 0.95, 0.3])
-    articles = np.array([7, 2, 7, 2])
-    assert best_of_article(scores, articles).tolist() == [1.0, 0.9, 1.0, 0.9]
+    scores = [1.0, 0.9, 0.95, 0.3]
+    articles = [7, 2, 7, 2]
+    assert best_of_article(scores, articles) == [1.0, 0.9, 1.0, 0.9]
     # weighted in, it lifts the runner-up of the best article over a lone passage of another
-    fused = scores + 0.2 * best_of_article(scores, articles)
+    fused = fuse(scores, 1.0, np.zeros(4), articles)
     assert fused[2] > fused[1]
+
+
+def _fused_by_arrays(word: np.ndarray, grams: np.ndarray, articles: np.ndarray) -> np.ndarray:
+    """The re-ranking's scores as numpy computed them before `fuse` (the reference for its bits)."""
+    top = float(word.max()) or 1.0
+    fused = word / top
+    if grams.max() > 0:
+        fused = fused + GRAM_WEIGHT * grams / grams.max()
+    same = articles[:, None] == articles[None, :]
+    best = np.where(same, fused[None, :], -np.inf).max(axis=1)
+    return fused + ARTICLE_PRIOR * best
+
+
+_score = st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_subnormal=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_score, _score, st.integers(0, 4)), min_size=1, max_size=RERANK_DEPTH))
+def test_fuse_gives_the_array_expressions_bits(rows):
+    word = [w for w, _, _ in rows]
+    grams = np.array([g for _, g, _ in rows])
+    articles = [a for _, _, a in rows]
+    expected = _fused_by_arrays(np.array(word), grams, np.array(articles))
+    got = fuse(word, max(word) or 1.0, grams, articles)
+    assert got == expected.tolist()  # bit for bit
+    # ... and the order rank gives them is the array sort's (ties by word order)
+    assert sorted(range(len(got)), key=lambda i: -got[i]) == np.lexsort((np.arange(len(got)), -expected)).tolist()
