@@ -315,14 +315,14 @@ def _score(cand: np.ndarray, lists: list[_QueryList]) -> np.ndarray:
             at = cand.searchsorted(ql.ids)
             np.minimum(at, len(cand) - 1, out=at)
             found = cand[at] == ql.ids
-            w = ql.w[found].astype(np.float64)
-            scores[at[found]] += w if ql.mult == 1 else w * ql.mult
+            w = ql.w[found]  # (float32: added to float64 scores exactly)
+            scores[at[found]] += w if ql.mult == 1 else w.astype(np.float64) * ql.mult
             continue
         pos = ql.ids.searchsorted(cand)
         np.minimum(pos, len(ql.ids) - 1, out=pos)
         hit = ql.ids[pos] == cand
-        w = ql.w[pos[hit]].astype(np.float64)
-        scores[hit] += w if ql.mult == 1 else w * ql.mult
+        w = ql.w[pos[hit]]
+        scores[hit] += w if ql.mult == 1 else w.astype(np.float64) * ql.mult
     return scores
 
 
@@ -330,7 +330,7 @@ def _merge_top(a: list[tuple[int, float]], b: list[tuple[int, float]], want: int
     """The best `want` of two best-first lists (a passage in both has the same score in both), from `offset`."""
     merged = dict(a)
     merged.update(b)
-    return sorted(merged.items(), key=lambda x: (-x[1], x[0]))[offset:want]
+    return sorted(merged.items(), key=_best_first)[offset:want]
 
 
 def _kth_largest(values: np.ndarray, k: int) -> float:
@@ -340,13 +340,18 @@ def _kth_largest(values: np.ndarray, k: int) -> float:
 def _select(cand: np.ndarray, vals: np.ndarray, want: int, offset: int) -> list[tuple[int, float]]:
     """The best `want` of the candidates by (score desc, passage asc), from `offset` on."""
     if len(cand) > want:
-        part = np.argpartition(-vals, want - 1)[:want]
         # keep every candidate tied with the cut-off so ties break by passage order
-        cut = vals[part].min()
-        part = np.flatnonzero(vals >= cut)
+        part = np.flatnonzero(vals >= _kth_largest(vals, want))
         cand, vals = cand[part], vals[part]
-    order = np.lexsort((cand, -vals))[offset:want]
-    return [(int(cand[i]), float(vals[i])) for i in order]
+    if len(cand) > 64:  # (many tied at the cut)
+        order = np.lexsort((cand, -vals))[offset:want]
+        return list(zip(cand[order].tolist(), vals[order].tolist()))
+    # (usually about `want` of them: sorting Python tuples beats numpy's per-call cost)
+    return sorted(zip(cand.tolist(), vals.tolist()), key=_best_first)[offset:want]
+
+
+def _best_first(hit: tuple[int, float]) -> tuple[float, int]:
+    return -hit[1], hit[0]
 
 
 def term_bounds(indptr: np.ndarray, doc_ids: np.ndarray, weights: np.ndarray):
