@@ -17,7 +17,9 @@ spread share, in a hashed table of 2^TABLE_BITS counters.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 
@@ -53,15 +55,24 @@ def gram_hashes(joined: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if len(joined) < N:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    c = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    h = c[:-3] * _P
-    h += c[1:-2]
+    h, keep = _hashes_at(joined)
+    where = np.flatnonzero(keep)
+    return h[where], where
+
+
+def _hashes_at(joined: str) -> tuple[np.ndarray, np.ndarray]:
+    """The 64-bit hash of the 4-gram starting at each character of `joined` (but its last three), and
+    whether it is kept (`gram_hashes`)."""
+    c = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    c64 = c.astype(np.uint64)
+    h = c64[:-3] * _P
+    h += c64[1:-2]
     h *= _P
-    h += c[2:-1]
+    h += c64[2:-1]
     h *= _P
-    h += c[3:]
-    keep = np.flatnonzero((c[1:-2] != _SPACE) & (c[2:-1] != _SPACE))
-    return h[keep], keep
+    h += c64[3:]
+    letter = c != _SPACE
+    return h, letter[1:-2] & letter[2:-1]
 
 
 def buckets(hashes: np.ndarray, bits: int = TABLE_BITS) -> np.ndarray:
@@ -149,11 +160,16 @@ class GramSketch:
 class GramScorer:
     """BM25+ of a question's 4-grams in a few passages, from the sketch's statistics."""
 
+    WORDS = 100_000  # question words remembered with their 4-grams' hashes and table counts
+
     def __init__(self, df: np.ndarray, stats: np.ndarray, k1: float = 1.5, b: float = 0.75, delta: float = 1.0):
         self.df = df
         self.bits = len(df).bit_length() - 1
         self.n, self.avg_len = float(stats[0]), float(stats[1])
         self.k1, self.b, self.delta = k1, b, delta
+        self._words: dict[
+            str, tuple[tuple[int, ...], dict[int, int]]
+        ] = {}  # word -> its 4-grams' hashes, and their table counts
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One score per text (`gram_text`s of the candidates; the question a `gram_text` too).
@@ -162,30 +178,81 @@ class GramScorer:
         question's hashes' low bits first: only the few that pass it are binary-searched (numpy's
         searchsorted of thousands of uint64 keys cost most of a question's re-ranking)."""
         out = np.zeros(len(texts), dtype=np.float64)
-        qh, _ = gram_hashes(question)
-        if not len(qh) or not texts or self.n <= 0:
+        if not texts or self.n <= 0:
             return out
-        qg, qmult = _counted(qh)
-        df = self.df[buckets(qg, self.bits)].astype(np.float64)
+        question_grams = self._question_grams(question)
+        if question_grams is None:
+            return out
+        qg, qmult, df = question_grams
         idf = np.log((self.n + 1.0) / np.maximum(df, 1.0)) * qmult
-        ends = np.cumsum(np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)))
-        ch, pos = gram_hashes("".join(texts))
-        before = pos.searchsorted(ends)  # 4-grams before each text's end
+        ends = np.fromiter(accumulate(map(len, texts)), dtype=np.int64, count=len(texts))
+        h, keep = _hashes_at("".join(texts))  # (gram_hashes' steps, its selection left as a mask)
+        before = np.flatnonzero(keep).searchsorted(ends)  # 4-grams before each text's end
         dl = before.astype(np.float64)
         dl[1:] -= before[:-1]  # 4-grams per text
         seen = np.zeros(_FILTER, dtype=bool)
         seen[(qg & _FILTER_MASK).astype(np.intp)] = True
-        cand = np.flatnonzero(seen[(ch & _FILTER_MASK).astype(np.intp)])
-        at = qg.searchsorted(ch[cand])
+        cand = np.flatnonzero(seen[(h & _FILTER_MASK).astype(np.intp)] & keep)  # where a 4-gram may match
+        found = h[cand]
+        at = qg.searchsorted(found)
         np.minimum(at, len(qg) - 1, out=at)
-        hit = qg[at] == ch[cand]
-        doc = ends.searchsorted(pos[cand[hit]], side="right")  # the text each matching 4-gram starts in
+        hit = qg[at] == found
+        doc = ends.searchsorted(cand[hit], side="right")  # the text each matching 4-gram starts in
         tf = np.bincount(doc * len(qg) + at[hit], minlength=len(texts) * len(qg)).reshape(len(texts), len(qg))
         norm = 1.0 - self.b + self.b * dl / (self.avg_len or 1.0)
         tf = tf.astype(np.float64)
         w = np.where(tf > 0, tf * (self.k1 + 1.0) / (tf + self.k1 * norm[:, None]) + self.delta, 0.0)
         out = w @ idf
         return out
+
+    def _question_grams(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The question's distinct 4-gram hashes (ascending), how often each occurs, and their table counts
+        (float64): `_counted(gram_hashes(question)[0])` and the table at their `buckets`, from each word's
+        remembered 4-grams (a question has a few words, and the same words come back)."""
+        if not (question.startswith(" ") and question.endswith(" ")):  # (not a gram_text: the general way)
+            qh, _ = gram_hashes(question)
+            if not len(qh):
+                return None
+            qg, qmult = _counted(qh)
+            return qg, qmult, self.df[buckets(qg, self.bits)].astype(np.float64)
+        words = self._words
+        question_words = question[1:-1].split(" ")
+        new = [w for w in question_words if len(w) > 1 and w not in words]
+        fresh = self._remember(new) if new else {}
+        counts: Counter[int] = Counter()
+        table: dict[int, int] = {}
+        for word in question_words:
+            grams = words.get(word) or fresh.get(word)
+            if grams:
+                counts.update(grams[0])
+                table.update(grams[1])
+        if not counts:
+            return None
+        hashes = sorted(counts)
+        return (
+            np.array(hashes, dtype=np.uint64),
+            np.array([counts[h] for h in hashes], dtype=np.intp),
+            np.array([table[h] for h in hashes], dtype=np.float64),
+        )
+
+    def _remember(self, new: list[str]) -> dict[str, tuple[tuple[int, ...], dict[int, int]]]:
+        """The 4-grams (hashes, and their table counts) of words not seen yet, hashed all at once, and remembered."""
+        names = list(dict.fromkeys(new))
+        joined = " " + " ".join(names) + " "
+        h, pos = gram_hashes(joined)
+        counts = self.df[buckets(h, self.bits)].tolist()
+        starts = np.cumsum([1] + [len(w) + 1 for w in names[:-1]])  # each word's first character
+        word_at = np.searchsorted(starts, pos + 1, side="right") - 1  # (a 4-gram's second character)
+        hashes: list[list[int]] = [[] for _ in names]
+        tables: list[dict[int, int]] = [{} for _ in names]
+        for i, hv, c in zip(word_at.tolist(), h.tolist(), counts):
+            hashes[i].append(hv)
+            tables[i][hv] = c
+        fresh = {w: (tuple(g), t) for w, g, t in zip(names, hashes, tables)}
+        if len(self._words) > self.WORDS:
+            self._words = {}  # (replaced, not cleared: a question being scored keeps the dict it read)
+        self._words.update(fresh)
+        return fresh
 
 
 _FILTER = 1 << 12  # bitmap of a question's 4-gram hashes (low bits): a question has tens of 4-grams

@@ -6,6 +6,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.analysis import Analyzer
 from bot.grams import GramScorer, GramSketch, buckets, gram_hashes, gram_text
@@ -172,3 +174,29 @@ def test_a_batch_adds_what_passages_added_one_by_one_add():
         assert many._kept[pid][1].dtype == slots.dtype and (many._kept[pid][1] == slots).all()
     a, b = one.arrays(), many.arrays()
     assert (a["gram_df"] == b["gram_df"]).all() and (a["gram_stats"] == b["gram_stats"]).all()
+
+
+_WORD = st.text(st.sampled_from("abcdeéßıİ ΣσςЖж\u0301xyz"), min_size=0, max_size=7)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_WORD, max_size=8), min_size=1, max_size=4), st.integers(0, 2))
+def test_question_grams_from_remembered_words_are_the_hashed_ones(questions, pad):
+    """The question's 4-grams from each word's remembered 4-grams: the same hashes, counts and table counts
+    as hashing the whole question (words repeated, remembered by an earlier question, or new; and a text that
+    is not a gram_text)."""
+    from bot.grams import _counted
+
+    rng = np.random.default_rng(len(questions))
+    scorer = GramScorer(rng.integers(0, 50, 1 << 10).astype(np.uint16), np.array([100.0, 40.0]))
+    for words in questions:
+        q = " " * pad + " ".join(words) + " " * pad
+        got = scorer._question_grams(q)
+        h, _ = gram_hashes(q)
+        if not len(h):
+            assert got is None
+            continue
+        qg, mult = _counted(h)
+        assert got is not None
+        assert got[0].tolist() == qg.tolist() and got[1].tolist() == mult.tolist()
+        assert got[2].tolist() == scorer.df[buckets(qg, scorer.bits)].astype(np.float64).tolist()
