@@ -49,23 +49,27 @@ class _Rules:
     ordinal_after: frozenset[str]
     months: frozenset[str]
     suffixes: tuple[str, ...]
+    listed: frozenset[str]  # plain | numeric | ender_words: a word before a full stop that needs the full rules
 
 
 @cache
 def _rules(lang: str | None) -> _Rules:
     code = (lang or "en").lower().replace("_", "-").split("-")[0]
     data = LANGUAGES.get(code) or LANGUAGES["en"]
-    # One character class first: the regex engine then skips ahead to the next stop quickly (an alternation
-    # of two classes made the scan three times slower). Latin-style stops need white space after them:
-    # sentence_spans drops the candidates without it.
+    # One plain character class first: the regex engine then skips ahead to the next stop quickly (an
+    # alternation of two classes made the scan three times slower, and so does "[...]+": written "[...][...]*"
+    # the scan takes half the time). Latin-style stops need white space after them: sentence_spans drops the
+    # candidates without it. The group is the white space after the stop and its closing marks.
     stops = re.escape(_STOPS + _CJK_STOPS + data.get("terminators", ""))
-    candidates = re.compile(rf"[{stops}]+[{re.escape(_CLOSE)}]*\s*")
+    candidates = re.compile(rf"[{stops}][{stops}]*[{re.escape(_CLOSE)}]*(\s*)")
     enders = data.get("enders", "")
     ender_words = frozenset(m.group().lower() for alt in enders.split("|") if (m := re.search(r"\w+$", alt)))
+    plain = frozenset(data.get("plain", "").split())
+    numeric = frozenset(data.get("numeric", "").split())
     return _Rules(
         candidates=candidates,
-        plain=frozenset(data.get("plain", "").split()),
-        numeric=frozenset(data.get("numeric", "").split()),
+        plain=plain,
+        numeric=numeric,
         enders=re.compile(rf"(?:^|[^\w.])(?:{enders})$", re.IGNORECASE) if enders else None,
         ender_words=ender_words,
         words1=frozenset(data.get("words1", "").split()),
@@ -73,23 +77,30 @@ def _rules(lang: str | None) -> _Rules:
         ordinal_after=frozenset(data.get("ordinal_after", "").split()),
         months=frozenset(data.get("months", "").split()),
         suffixes=tuple(data.get("suffixes", "").split()),
+        listed=plain | numeric | ender_words,
     )
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None, lang: str | None = None) -> list[tuple[int, int]]:
     """Spans of the sentences of text[start:end] (white space between sentences excluded), using the
     abbreviation and number rules of `lang` (an ISO 639-1 code; None or unknown: English)."""
-    end = len(text) if end is None else end
-    rules = _rules(lang)
+    return _spans(text, start, len(text) if end is None else end, _rules(lang))
+
+
+def _spans(text: str, start: int, end: int, rules: _Rules, quick: bool = True) -> list[tuple[int, int]]:
+    """sentence_spans. `quick`: a full stop after a plain word (most of them) is judged here, without
+    `_ends_sentence` (the same verdict: tests/test_sentences_quick.py compares the two)."""
     spans: list[tuple[int, int]] = []
     s = start
     brackets = "(" in text  # (no "(" at all: no full stop is inside brackets; checked once, not per stop)
+    quick = quick and not brackets
+    listed, suffixes = rules.listed, rules.suffixes
     for m in rules.candidates.finditer(text, start, end):
         cut = m.end()
         if cut >= end:
             break
-        found = m.group()
-        if not text[cut - 1].isspace() and not any(c in _CJK_STOPS for c in found):
+        close = m.start(1)  # after the stop and its closing quotes and brackets
+        if close == cut and not any(c in _CJK_STOPS for c in m.group()):
             continue  # "3.5", "e.g", "example.com": a stop inside a word
         nxt = text[cut]
         if nxt in _OPENERS:
@@ -97,13 +108,20 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None, lang: str 
         if nxt.islower():
             continue  # "approx. three", "“Really?” she asked": lower case does not start a sentence
         stop = m.start()
-        close = stop + len(found.rstrip())  # after the stop and its closing quotes and brackets
-        if (
-            text[stop] == "."
-            and text[stop + 1 : stop + 2] != "."
-            and not _ends_sentence(text, s, stop, close, end, nxt, rules, brackets)
-        ):
-            continue
+        if text[stop] == "." and text[stop + 1 : stop + 2] != ".":
+            if quick:
+                # _ends_sentence's verdict on a word of letters that no list holds: a sentence ends, unless
+                # the word has an abbreviated ending ("Goethestr."). (Its word: after the window's last space.)
+                lo = stop - 24 if stop - 24 > s else s
+                word = text[text.rfind(" ", lo, stop) + 1 or lo : stop]
+                if word.isalpha() and len(word) > 1 and (low := word.lower()) not in listed:
+                    if suffixes and len(low) > 4 and low.endswith(suffixes):
+                        continue
+                    spans.append((s, close))
+                    s = cut
+                    continue
+            if not _ends_sentence(text, s, stop, close, end, nxt, rules, brackets):
+                continue
         spans.append((s, close))
         s = cut
     if s < end:
