@@ -54,7 +54,8 @@ def _corpus_of(args: argparse.Namespace) -> Path:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """One question, or a file of them: with --json, exactly one output line per input line."""
-    from bot.render import answer_json, render_console
+    from bot.render import answer_json_text, render_console
+    from bot.search import Answer
 
     if args.queries:
         try:
@@ -72,7 +73,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for q in questions:
         answer = engine.ask(q.strip(), k=args.k) if q.strip() else None
         if args.json:
-            print(_one_line(answer_json(answer) if answer else {"query": q.strip(), "hits": []}))
+            print(_one_line(answer_json_text(answer or Answer("", []))))
         elif answer is not None:
             print(render_console(answer))
             if len(questions) > 1:
@@ -105,10 +106,9 @@ def read_questions(source: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _one_line(obj: dict) -> str:
-    """JSON on one line, even for readers that split on Unicode line breaks (json.dumps leaves \\x85,
+def _one_line(text: str) -> str:
+    """JSON text on one line, even for readers that split on Unicode line breaks (json.dumps leaves \\x85,
     \\u2028 and \\u2029 raw when ensure_ascii is off)."""
-    text = json.dumps(obj, ensure_ascii=False)
     return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 

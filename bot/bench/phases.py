@@ -33,9 +33,9 @@ def search_only(engine: Any, question: str) -> list[tuple[int, float]]:
 
 def ask_json(engine: Any, question: str, k: int = 10) -> str:
     """What `ask --json --k K` does for one question (but printing it)."""
-    from bot.render import answer_json
+    from bot.render import answer_json_text
 
-    return json.dumps(answer_json(engine.ask(question, k=k)), ensure_ascii=False)
+    return answer_json_text(engine.ask(question, k=k))
 
 
 def telegram_reply(engine: Any, question: str) -> object:

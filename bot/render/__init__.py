@@ -22,6 +22,7 @@ from bot.render.telegram_html import (
 )
 from bot.render.text import (
     answer_json,
+    answer_json_text,
     article_json,
     attribution,
     hit_json,
@@ -34,6 +35,7 @@ from bot.render.text import (
 __all__ = [
     "TELEGRAM_LIMIT",
     "answer_json",
+    "answer_json_text",
     "article_json",
     "attribution",
     "escape",
