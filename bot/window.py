@@ -13,10 +13,12 @@ spaces around its densest stretch of matches.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 
 from bot.analysis import Token
 
 DENSITY = 1.0  # weight of the density term (docs/quality.md: chosen by halves)
+_START = attrgetter("start")
 
 
 def best_window(
@@ -52,25 +54,49 @@ def best_window(
 def best_sentence(
     sentences: Sequence[tuple[int, int]], matched: Sequence[Token], idf: Mapping[str, float], lo: int, hi: int
 ) -> tuple[int, int] | None:
-    """The sentence within [lo, hi) holding the rarest question terms (sum of idf of distinct ones)."""
-    inside = [(s, e) for s, e in sentences if s >= lo and e <= hi]
+    """The sentence within [lo, hi) holding the rarest question terms (sum of idf of distinct ones); the
+    first of the best."""
+    if sentences and lo <= sentences[0][0] and sentences[-1][1] <= hi:
+        inside = sentences  # (the usual case: the window is the whole passage)
+    else:
+        inside = [(s, e) for s, e in sentences if s >= lo and e <= hi]
     if not inside:
         return None
-    per = _terms_per_sentence(inside, matched)
-    scores = [sum(idf.get(t, 0.0) for t in ts) for ts in per]
-    return inside[max(range(len(inside)), key=lambda i: (scores[i], -i))]
+    # only the sentences with matches are scored; of the others (score 0) the first competes
+    per = _terms_of_sentences(inside, matched)
+    best, best_key = -1, (0.0, 0)
+    if len(per) < len(inside):
+        best = next(i for i in range(len(inside)) if i not in per)
+        best_key = (0, -best)
+    for i, ts in per.items():
+        key = (sum(idf.get(t, 0.0) for t in ts), -i)
+        if best < 0 or key > best_key:
+            best, best_key = i, key
+    return inside[best]
 
 
 def _terms_per_sentence(sentences: Sequence[tuple[int, int]], matched: Sequence[Token]) -> list[set[str]]:
     per: list[set[str]] = [set() for _ in sentences]
-    i = 0
-    for t in sorted(matched, key=lambda t: t.start):
-        while i < len(sentences) and sentences[i][1] <= t.start:
+    for i, ts in _terms_of_sentences(sentences, matched).items():
+        per[i] = ts
+    return per
+
+
+def _terms_of_sentences(sentences: Sequence[tuple[int, int]], matched: Sequence[Token]) -> dict[int, set[str]]:
+    """The distinct terms of `matched` in each sentence that has any (by the sentence's number)."""
+    per: dict[int, set[str]] = {}
+    i, n = 0, len(sentences)
+    for t in sorted(matched, key=_START):
+        start = t.start
+        while i < n and sentences[i][1] <= start:
             i += 1
-        if i == len(sentences):
+        if i == n:
             break
-        if t.start >= sentences[i][0]:
-            per[i].add(t.term)
+        if start >= sentences[i][0]:
+            if i in per:
+                per[i].add(t.term)
+            else:
+                per[i] = {t.term}
     return per
 
 
