@@ -50,6 +50,8 @@ class PassageTable(ArraySequence):
         # (`index` and `count` are Sequence methods: the columns live in a dict)
         self.cols = dict(zip(self.COLUMNS, (article, index, count, start, end)))
         self.article, self.start, self.end = article, start, end
+        # the rows are read through memoryviews: an item is a Python int at once (numpy makes a scalar first)
+        self._rows = tuple(_int_view(a) for a in self.cols.values())
 
     @classmethod
     def from_passages(cls, passages: Sequence[Passage]) -> PassageTable:
@@ -64,7 +66,8 @@ class PassageTable(ArraySequence):
         return len(self.article)
 
     def _item(self, i: int) -> Passage:
-        return Passage(*(int(a[i]) for a in self.cols.values()))
+        a, x, c, s, e = self._rows
+        return Passage(a[i], x[i], c[i], s[i], e[i])
 
     def __iter__(self) -> Iterator[Passage]:
         cols = [np.asarray(a).tolist() for a in self.cols.values()]
@@ -78,6 +81,14 @@ class PassageTable(ArraySequence):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _int_view(a: np.ndarray) -> memoryview:
+    """A one-dimensional integer array as a memoryview (native byte order: a copy if need be)."""
+    a = np.asarray(a)
+    if a.ndim != 1 or a.dtype.kind not in "iu" or not a.dtype.isnative:
+        a = np.asarray(a, dtype=np.int64).reshape(-1)
+    return a.data
 
 
 class PassageTableBuilder:
