@@ -18,9 +18,9 @@ import array
 import datetime as dt
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
+from functools import lru_cache, partial
 from typing import Any, cast
 
 import numpy as np
@@ -31,6 +31,7 @@ from bot.columns import ArraySequence
 from bot.passages import Passage
 
 _META = ("id", "title", "author", "source", "url", "published", "lang", "path")
+_parse_json = json.JSONDecoder().raw_decode  # a metadata frame: a JSON list as ArticleWriter wrote it
 _ZSTD_LEVEL = 3
 _DICT_BYTES = 64 << 10  # a trained dictionary's size
 _TRAIN_FRAMES = 4000  # frames held back to train the dictionary on (fewer: all of a small corpus)
@@ -197,8 +198,8 @@ class ArticleStore(ArraySequence):
         self.meta = FrameReader(a["art_rec"], a["art_off"], a["art_zdict"])
         self.texts = FrameReader(a["p_rec"], a["p_off"], a["p_zdict"])
         self.dates, self.first = a["art_date"], a["art_first"]
-        self._cache: OrderedDict[int, StoredArticle] = OrderedDict()
-        self._lock = threading.Lock()
+        # the recently used articles, decoded (functools' LRU cache: in C, thread-safe)
+        self._cached = lru_cache(maxsize=self.CACHE)(self._decode)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(self.parts)
@@ -211,28 +212,19 @@ class ArticleStore(ArraySequence):
         return self.texts.get(pid).decode()
 
     def _item(self, i: int) -> StoredArticle:
-        with self._lock:
-            a = self._cache.get(i)
-            if a is not None:
-                self._cache.move_to_end(i)
-                return a
-        a = self._decode(i)
-        with self._lock:
-            self._cache[i] = a
-            if len(self._cache) > self.CACHE:
-                self._cache.popitem(last=False)
-        return a
+        return self._cached(i)
 
     def __iter__(self) -> Iterator[Article]:
         for i in range(len(self)):
             yield self[i]
 
     def _decode(self, i: int) -> StoredArticle:
-        values = json.loads(self.meta.get(i))
+        # (what json.loads does, without its checks of the encoding and of white space around the value)
+        values = _parse_json(self.meta.get(i).decode("utf-8", "surrogatepass"))[0]
         art = StoredArticle.__new__(StoredArticle)
-        art.__dict__.update(zip(_META, values))
-        lengths, rebuild = values[len(_META)], values[len(_META) + 1]
-        art.__dict__["_loader"] = lambda: self._paragraphs(i, lengths, rebuild)
+        d = art.__dict__
+        d.update(zip(_META, values))
+        d["_loader"] = partial(self._paragraphs, i, values[len(_META)], values[len(_META) + 1])
         return art
 
     def _paragraphs(self, i: int, lengths: list[int], rebuild: dict) -> list[str]:
