@@ -253,28 +253,31 @@ class Index:
         """Sum every posting of the query terms into a dense buffer; candidates from `essential`."""
         acc = self._accumulators.pop() if self._accumulators else np.zeros(self.n_docs, dtype=np.float64)
         try:
-            for ql in lists:
-                if ql.mult == 1:
-                    acc[ql.ids] += ql.w
-                else:
-                    acc[ql.ids] += ql.w.astype(np.float64) * ql.mult
+            for ql in lists:  # (ufunc.at of float64 weights: one pass, where acc[ids] += w makes three)
+                w = ql.w.astype(np.float64)
+                np.add.at(acc, ql.ids, w if ql.mult == 1 else w * ql.mult)
             sources = essential if essential is not None else lists
             if len(sources) == 1 and theta == -np.inf:
                 cand = sources[0].ids
+                vals = acc[cand]
             else:
                 # a better bound: the want-th best of the longest source (its passages are distinct)
                 longest = max(sources, key=lambda ql: len(ql.ids))
-                if len(longest.ids) >= want:
-                    theta = max(theta, _kth_largest(acc[longest.ids], want))
+                longest_vals = acc[longest.ids] if len(longest.ids) >= want else None
+                if longest_vals is not None:
+                    theta = max(theta, _kth_largest(longest_vals, want))
                 parts = []
                 for ql in sources:
-                    vals = acc[ql.ids]
-                    parts.append(ql.ids[vals >= theta] if theta > -np.inf else ql.ids)
+                    v = longest_vals if ql is longest and longest_vals is not None else acc[ql.ids]
+                    parts.append(ql.ids[v >= theta] if theta > -np.inf else ql.ids)
                 cand = _union(parts)
-            vals = acc[cand]
+                vals = acc[cand]
         finally:
-            for ql in lists:
-                acc[ql.ids] = 0.0
+            if sum(len(ql.ids) for ql in lists) > len(acc) // 10:
+                acc.fill(0.0)  # (cheaper than zeroing that many scattered entries)
+            else:
+                for ql in lists:
+                    acc[ql.ids] = 0.0
             self._accumulators.append(acc)
         return _select(cand, vals, want, offset)
 
