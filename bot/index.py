@@ -198,7 +198,7 @@ class Index:
             kept.append(sel)
             n_kept += len(sel)
         if not kept:
-            return _select(seed, seed_scores, want, offset)
+            return _select(seed, seed_scores, want, offset, cut=theta)
 
         # 3. exact scores of the candidates: by lookups, or summed densely when there are many
         lookups = n_kept * sum(_log2(len(ql.ids)) for ql in lists)
@@ -208,7 +208,7 @@ class Index:
             found = _select(cand, _score(cand, lists), want, offset=0)
         else:
             found = self._top_dense(lists, want, 0, theta=theta, essential=essential)
-        return _merge_top(_select(seed, seed_scores, want, offset=0), found, want, offset)
+        return _merge_top(_select(seed, seed_scores, want, 0, cut=theta), found, want, offset)
 
     # -- top-k internals ------------------------------------------------------------------------------
 
@@ -220,7 +220,7 @@ class Index:
                 mult[tid] = mult.get(tid, 0) + 1
         out = []
         for tid, m in mult.items():
-            a, b = int(self.indptr[tid]), int(self.indptr[tid + 1])
+            a, b = self.indptr[tid : tid + 2].tolist()
             if b > a:
                 out.append(_QueryList(tid, self.doc_ids[a:b], self.weights[a:b], m, float(self.max_w[tid]) * m))
         return out
@@ -340,11 +340,14 @@ def _kth_largest(values: np.ndarray, k: int) -> float:
     return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
-def _select(cand: np.ndarray, vals: np.ndarray, want: int, offset: int) -> list[tuple[int, float]]:
-    """The best `want` of the candidates by (score desc, passage asc), from `offset` on."""
+def _select(
+    cand: np.ndarray, vals: np.ndarray, want: int, offset: int, cut: float | None = None
+) -> list[tuple[int, float]]:
+    """The best `want` of the candidates by (score desc, passage asc), from `offset` on (`cut`: the want-th
+    best of `vals` when the caller has it already)."""
     if len(cand) > want:
         # keep every candidate tied with the cut-off so ties break by passage order
-        part = np.flatnonzero(vals >= _kth_largest(vals, want))
+        part = np.flatnonzero(vals >= (_kth_largest(vals, want) if cut is None else cut))
         cand, vals = cand[part], vals[part]
     if len(cand) > 64:  # (many tied at the cut)
         order = np.lexsort((cand, -vals))[offset:want]

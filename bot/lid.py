@@ -256,6 +256,9 @@ class LanguageModel:
             lengths = np.fromiter(map(len, slots), dtype=np.int64, count=len(slots))
             flat = np.fromiter(chain.from_iterable(slots), dtype=np.int64, count=int(lengths.sum()))
             sums = np.add.reduceat(self._sums[flat], np.cumsum(lengths) - lengths, axis=0)
+        if len(sums) == 1:  # (the same quotients as below)
+            count = float(sums[0, -1])
+            return sums[:, :-1] / count if count > 0 else np.zeros_like(sums[:, :-1])
         counts = sums[:, -1:]
         return np.divide(sums[:, :-1], counts, out=np.zeros_like(sums[:, :-1]), where=counts > 0)
 
