@@ -249,18 +249,21 @@ class Engine:
         wanted = set(ranking.terms)
         idf = {t: self.index.idf_of(t) for t in wanted}
         budget = WINDOW_FACTOR * self.settings.passage_chars
+        chains: dict[str | None, Analyzer] = {}  # (analyzer_for hashes its settings at every call)
         hits = []
         for rank, (pid, score) in enumerate(ranking.hits, start=offset + 1):
             p = self.passages[pid]
             a = self.articles[p.article]
             text = ranking.texts.get(pid) or self.passage_text(pid)
-            chain = analyzer_for(a.lang, self.settings.analysis)
+            chain = chains.get(a.lang)
+            if chain is None:
+                chain = chains[a.lang] = analyzer_for(a.lang, self.settings.analysis)
             known = ranking.words.get(pid) if chain is ranking.analyzer else None
             matched = chain.find(text, wanted, known)
             sentences = sentence_spans(text, lang=a.lang)
             lo, hi = best_window(text, sentences, matched, idf, budget)
             sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)
-            shown = [t for t in matched if lo <= t.start < t.end <= hi]
+            spans = [(t.start - lo, t.end - lo) for t in matched if lo <= t.start < t.end <= hi]
             hits.append(
                 Hit(
                     rank=rank,
@@ -269,7 +272,7 @@ class Engine:
                     article=a,
                     text=text[lo:hi],
                     sentence=(sentence[0] - lo, sentence[1] - lo),
-                    highlights=_merge_spans([(t.start - lo, t.end - lo) for t in shown]),
+                    highlights=_merge_spans(spans),
                     start=p.start + lo,
                     end=p.start + hi,
                 )
