@@ -249,18 +249,24 @@ class Engine:
         wanted = set(ranking.terms)
         idf = {t: self.index.idf_of(t) for t in wanted}
         budget = WINDOW_FACTOR * self.settings.passage_chars
+        # Stage by stage over the hits rather than hit by hit: each stage's tables (the article frames'
+        # dictionary, the words `find` knows, the sentence rules) stay in the CPU's caches across the hits.
+        passages = [self.passages[pid] for pid, _ in ranking.hits]
+        articles = [self.articles[p.article] for p in passages]
+        texts = [ranking.texts.get(pid) or self.passage_text(pid) for pid, _ in ranking.hits]
         chains: dict[str | None, Analyzer] = {}  # (analyzer_for hashes its settings at every call)
+        for a in articles:
+            if a.lang not in chains:
+                chains[a.lang] = analyzer_for(a.lang, self.settings.analysis)
+        found = [
+            chains[a.lang].find(text, wanted, ranking.words.get(pid) if chains[a.lang] is ranking.analyzer else None)
+            for (pid, _), a, text in zip(ranking.hits, articles, texts)
+        ]
+        all_sentences = [sentence_spans(text, lang=a.lang) for a, text in zip(articles, texts)]
         hits = []
-        for rank, (pid, score) in enumerate(ranking.hits, start=offset + 1):
-            p = self.passages[pid]
-            a = self.articles[p.article]
-            text = ranking.texts.get(pid) or self.passage_text(pid)
-            chain = chains.get(a.lang)
-            if chain is None:
-                chain = chains[a.lang] = analyzer_for(a.lang, self.settings.analysis)
-            known = ranking.words.get(pid) if chain is ranking.analyzer else None
-            matched = chain.find(text, wanted, known)
-            sentences = sentence_spans(text, lang=a.lang)
+        for rank, (_, score), p, a, text, matched, sentences in zip(
+            range(offset + 1, offset + 1 + len(passages)), ranking.hits, passages, articles, texts, found, all_sentences
+        ):
             lo, hi = best_window(text, sentences, matched, idf, budget)
             sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)
             spans = [(t.start - lo, t.end - lo) for t in matched if lo <= t.start < t.end <= hi]
