@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from operator import attrgetter
 
 import Stemmer
 
@@ -51,6 +52,13 @@ _NOSPACE_RE = re.compile(rf"[{_NOSPACE}]")
 _WORD_CHAR_RE = re.compile(TOKEN_RE.pattern.split("|", 1)[1][3:-2])  # one character of a (spaced) word
 _SEGMENTED = _class(SEGMENTED_RANGES)
 _SEGMENTED_RE = re.compile(rf"[{_SEGMENTED}]+|[^{_SEGMENTED}]+")  # a run cut where segmented scripts start/end
+_START = attrgetter("start")  # a Token's start
+
+
+def _is_word_char(c: str) -> bool:
+    return _WORD_CHAR_RE.match(c) is not None
+
+
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad"), None)
 
 # ASCII bytes: letters and digits kept (upper case folded), everything else a separator.
@@ -281,22 +289,24 @@ class Analyzer:
                 if term is not None:
                     forms.setdefault(term, set()).add(word)
             known.update(new)
+        # each word's places in `folded` as a whole word: no word character on either side (in ASCII text the
+        # word characters are exactly those str.isalnum accepts)
+        is_word = str.isalnum if plain is not None else _is_word_char
+        n = len(folded)
         out: list[Token] = []
         for term in wanted:
-            for word in distinct.intersection(forms.get(term, ())):  # (one C call: safe beside other threads)
-                self._find_word(folded, word, term, out)
-        out.sort(key=lambda t: t.start)
+            ws = forms.get(term)
+            if not ws:
+                continue
+            for word in distinct.intersection(ws):  # (one C call: safe beside other threads)
+                at = folded.find(word)
+                while at != -1:
+                    end = at + len(word)
+                    if not (at and is_word(folded[at - 1])) and not (end < n and is_word(folded[end])):
+                        out.append(Token(term, at, end))
+                    at = folded.find(word, end)
+        out.sort(key=_START)
         return out
-
-    @staticmethod
-    def _find_word(folded: str, word: str, term: str, out: list[Token]) -> None:
-        """Append the places of `word` in `folded` (as a whole word) to `out`."""
-        at = folded.find(word)
-        while at != -1:
-            end = at + len(word)
-            if not (at and _WORD_CHAR_RE.match(folded, at - 1)) and not _WORD_CHAR_RE.match(folded, end):
-                out.append(Token(term, at, end))
-            at = folded.find(word, end)
 
     def _plain(self, text: str) -> str | None:
         """For `find`: ASCII `text`, or ASCII but for separators that fold to one non-word character (then
