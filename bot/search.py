@@ -258,11 +258,11 @@ class Engine:
         for a in articles:
             if a.lang not in chains:
                 chains[a.lang] = analyzer_for(a.lang, self.settings.analysis)
+        all_sentences = [sentence_spans(text, lang=a.lang) for a, text in zip(articles, texts)]
         found = [
             chains[a.lang].find(text, wanted, ranking.words.get(pid) if chains[a.lang] is ranking.analyzer else None)
             for (pid, _), a, text in zip(ranking.hits, articles, texts)
         ]
-        all_sentences = [sentence_spans(text, lang=a.lang) for a, text in zip(articles, texts)]
         hits = []
         for rank, (_, score), p, a, text, matched, sentences in zip(
             range(offset + 1, offset + 1 + len(passages)), ranking.hits, passages, articles, texts, found, all_sentences
