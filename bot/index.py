@@ -158,18 +158,19 @@ class Index:
             champ = self._champions(ql) if len(ql.ids) > SEED_ALL else None
             if champ is None:
                 seeds.append(ql.ids)
+                ql.seeded = True
             else:
                 seeds.append(ql.ids[champ])
                 ql.floor = float(ql.w[champ[-1]])  # postings weighing more than this are all champions
                 partial.append(ql)
         if not partial:  # every posting of every term is in the seed: the seed is the answer
             seed = _union(seeds)
-            return _select(seed, _score(seed, lists), want, offset)
+            return _select(seed, _score(seed, lists, seed=True), want, offset)
         in_order = list(lists)  # (the dense fallback adds the terms up in the query's order)
         lists.sort(key=lambda ql: ql.ub)
         partial.sort(key=lambda ql: ql.ub)
         seed = _union(seeds)
-        seed_scores = _score(seed, lists)
+        seed_scores = _score(seed, lists, seed=True)
         theta = _kth_largest(seed_scores, want) if len(seed) >= want else -np.inf
         if theta == -np.inf:
             return self._top_dense(in_order, want, offset)
@@ -290,6 +291,7 @@ class _QueryList:
     mult: int  # times the term occurs in the query
     ub: float  # its largest weight times mult
     floor: float = 0.0  # (a term with champions) the weight of its last champion
+    seeded: bool = False  # all its postings are in the seed
 
 
 _DENSE_COST = 8.0  # one posting summed densely costs about as much as 8 binary-search steps
@@ -307,13 +309,18 @@ def _union(parts: list[np.ndarray]) -> np.ndarray:
     return unique(np.concatenate(parts))
 
 
-def _score(cand: np.ndarray, lists: list[_QueryList]) -> np.ndarray:
+def _score(cand: np.ndarray, lists: list[_QueryList], seed: bool = False) -> np.ndarray:
     """Exact scores of `cand` (sorted, distinct, int32) by binary search in each term's postings (or of
-    a term's postings in `cand`, when it has fewer: a rare term's few postings are all in the seed)."""
+    a term's postings in `cand`, when it has fewer: a rare term's few postings are all in the seed).
+    `seed`: `cand` is the seed, which holds every posting of the terms marked `seeded`."""
     scores = np.zeros(len(cand), dtype=np.float64)
     if not len(cand):
         return scores
     for ql in lists:
+        if seed and ql.seeded:  # all found: no check needed
+            at = cand.searchsorted(ql.ids)
+            scores[at] += ql.w if ql.mult == 1 else ql.w.astype(np.float64) * ql.mult
+            continue
         if len(ql.ids) < len(cand):
             at = cand.searchsorted(ql.ids)
             np.minimum(at, len(cand) - 1, out=at)
