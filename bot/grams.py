@@ -160,7 +160,7 @@ class GramSketch:
 class GramScorer:
     """BM25+ of a question's 4-grams in a few passages, from the sketch's statistics."""
 
-    WORDS = 100_000  # question words remembered with their 4-grams' hashes and table counts
+    WORDS = 20_000  # question words remembered with their 4-grams (~700 bytes each: at most ~14 MB)
 
     def __init__(self, df: np.ndarray, stats: np.ndarray, k1: float = 1.5, b: float = 0.75, delta: float = 1.0):
         self.df = df

@@ -200,3 +200,16 @@ def test_question_grams_from_remembered_words_are_the_hashed_ones(questions, pad
         assert got is not None
         assert got[0].tolist() == qg.tolist() and got[1].tolist() == mult.tolist()
         assert got[2].tolist() == scorer.df[buckets(qg, scorer.bits)].astype(np.float64).tolist()
+
+
+def test_remembered_question_words_are_bounded(monkeypatch):
+    from bot.grams import _counted
+
+    monkeypatch.setattr(GramScorer, "WORDS", 6)
+    scorer = GramScorer(np.arange(1 << 10, dtype=np.uint16), np.array([100.0, 40.0]))
+    for i in range(50):
+        q = f" word{i} other{i % 7} shared "
+        got = scorer._question_grams(q)
+        assert len(scorer._words) <= GramScorer.WORDS + 3  # (a question's new words join after a reset)
+        qg, mult = _counted(gram_hashes(q)[0])
+        assert got is not None and got[0].tolist() == qg.tolist() and got[1].tolist() == mult.tolist()
