@@ -38,7 +38,7 @@ def cases(draw):
         Token(draw(st.sampled_from(terms)), start, start + draw(st.integers(1, 9)))
         for start in draw(st.lists(st.integers(0, 310), max_size=20))
     ]
-    weights = st.sampled_from([0.0, 1.0, 0.1, 0.2, 0.3, -0.5]) | st.floats(-2, 9, allow_nan=False)
+    weights = st.sampled_from([0.0, 1.0, 0.1, 0.2, -0.5, -1.0]) | st.floats(-2, 9, allow_nan=False)  # (idf may be < 0)
     idf = {t: draw(weights) for t in terms if draw(st.integers(0, 5))}  # sometimes a term has none
     lo = draw(st.integers(0, 310))
     hi = draw(st.integers(lo, 320) | st.just(320))
@@ -48,7 +48,7 @@ def cases(draw):
 
 
 @given(cases())
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=400, deadline=None)
 def test_best_sentence_is_the_one_every_sentence_scored_gives(case):
     sentences, matched, idf, lo, hi = case
     assert best_sentence(sentences, matched, idf, lo, hi) == every_sentence_scored(sentences, matched, idf, lo, hi)
