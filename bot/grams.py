@@ -30,6 +30,7 @@ N = 4
 TABLE_BITS = 21
 SAMPLE = 10_000  # passages kept in the sample (between SAMPLE and 2 * SAMPLE once the corpus is larger)
 _P = np.uint64(0x100000001B3)  # FNV prime: the 4-gram hash is a polynomial over its code points
+_P2 = np.uint64(0x100000001B3**2 % 2**64)
 _SPACE = 32
 _IDEOGRAPHIC = re.compile(
     "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002fa1f]"
@@ -65,12 +66,11 @@ def _hashes_at(joined: str) -> tuple[np.ndarray, np.ndarray]:
     whether it is kept (`gram_hashes`)."""
     c = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     c64 = c.astype(np.uint64)
-    h = c64[:-3] * _P
-    h += c64[1:-2]
-    h *= _P
-    h += c64[2:-1]
-    h *= _P
-    h += c64[3:]
+    # c0*P^3 + c1*P^2 + c2*P + c3 (mod 2^64) as (c0*P + c1)*P^2 + (c2*P + c3): each pair's part once
+    pair = c64[:-1] * _P
+    pair += c64[1:]
+    h = pair[:-2] * _P2
+    h += pair[2:]
     letter = c != _SPACE
     return h, letter[1:-2] & letter[2:-1]
 
@@ -167,9 +167,8 @@ class GramScorer:
         self.bits = len(df).bit_length() - 1
         self.n, self.avg_len = float(stats[0]), float(stats[1])
         self.k1, self.b, self.delta = k1, b, delta
-        self._words: dict[
-            str, tuple[tuple[int, ...], dict[int, int]]
-        ] = {}  # word -> its 4-grams' hashes, and their table counts
+        # word -> its 4-grams' hashes, and their table counts
+        self._words: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One score per text (`gram_text`s of the candidates; the question a `gram_text` too).
@@ -219,23 +218,32 @@ class GramScorer:
         question_words = question[1:-1].split(" ")
         new = [w for w in question_words if len(w) > 1 and w not in words]
         fresh = self._remember(new) if new else {}
-        counts: Counter[int] = Counter()
-        table: dict[int, int] = {}
+        hashes: list[int] = []
+        counts: list[int] = []  # (the table's)
         for word in question_words:
             grams = words.get(word) or fresh.get(word)
             if grams:
-                counts.update(grams[0])
-                table.update(grams[1])
-        if not counts:
+                hashes += grams[0]
+                counts += grams[1]
+        if not hashes:
             return None
-        hashes = sorted(counts)
+        if len(set(hashes)) == len(hashes):  # (the usual case: each 4-gram once)
+            order = sorted(range(len(hashes)), key=hashes.__getitem__)
+            return (
+                np.array([hashes[i] for i in order], dtype=np.uint64),
+                np.ones(len(order), dtype=np.intp),
+                np.array([counts[i] for i in order], dtype=np.float64),
+            )
+        times = Counter(hashes)
+        table = dict(zip(hashes, counts))
+        distinct = sorted(times)
         return (
-            np.array(hashes, dtype=np.uint64),
-            np.array([counts[h] for h in hashes], dtype=np.intp),
-            np.array([table[h] for h in hashes], dtype=np.float64),
+            np.array(distinct, dtype=np.uint64),
+            np.array([times[h] for h in distinct], dtype=np.intp),
+            np.array([table[h] for h in distinct], dtype=np.float64),
         )
 
-    def _remember(self, new: list[str]) -> dict[str, tuple[tuple[int, ...], dict[int, int]]]:
+    def _remember(self, new: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
         """The 4-grams (hashes, and their table counts) of words not seen yet, hashed all at once, and remembered."""
         names = list(dict.fromkeys(new))
         joined = " " + " ".join(names) + " "
@@ -244,11 +252,11 @@ class GramScorer:
         starts = np.cumsum([1] + [len(w) + 1 for w in names[:-1]])  # each word's first character
         word_at = np.searchsorted(starts, pos + 1, side="right") - 1  # (a 4-gram's second character)
         hashes: list[list[int]] = [[] for _ in names]
-        tables: list[dict[int, int]] = [{} for _ in names]
+        tables: list[list[int]] = [[] for _ in names]
         for i, hv, c in zip(word_at.tolist(), h.tolist(), counts):
             hashes[i].append(hv)
-            tables[i][hv] = c
-        fresh = {w: (tuple(g), t) for w, g, t in zip(names, hashes, tables)}
+            tables[i].append(c)
+        fresh = {w: (tuple(g), tuple(t)) for w, g, t in zip(names, hashes, tables)}
         if len(self._words) > self.WORDS:
             self._words = {}  # (replaced, not cleared: a question being scored keeps the dict it read)
         self._words.update(fresh)

@@ -213,3 +213,20 @@ def test_remembered_question_words_are_bounded(monkeypatch):
         assert len(scorer._words) <= GramScorer.WORDS + 3  # (a question's new words join after a reset)
         qg, mult = _counted(gram_hashes(q)[0])
         assert got is not None and got[0].tolist() == qg.tolist() and got[1].tolist() == mult.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("ab zé\u0301ΣЖ\U0001f600\U0010ffff\x00"), max_size=40))
+def test_four_gram_hashes_are_the_polynomial_of_their_code_points(text):
+    """_hashes_at's hash of each 4-gram is c0*P^3 + c1*P^2 + c2*P + c3 modulo 2^64 (FNV prime P), and a
+    4-gram is kept when its two middle characters are not spaces."""
+    from bot.grams import _hashes_at
+
+    p, mod = 0x100000001B3, 1 << 64
+    h, keep = _hashes_at(text)
+    want = [
+        ((((ord(a) * p + ord(b)) * p + ord(c)) * p) + ord(d)) % mod
+        for a, b, c, d in zip(text, text[1:], text[2:], text[3:])
+    ]
+    assert h.tolist() == want
+    assert keep.tolist() == [text[i + 1] != " " and text[i + 2] != " " for i in range(len(want))]
