@@ -27,7 +27,7 @@ import numpy as np
 import zstandard
 
 from bot.articles import Article
-from bot.columns import ArraySequence
+from bot.columns import ArraySequence, _int_view
 from bot.passages import Passage
 
 _META = ("id", "title", "author", "source", "url", "published", "lang", "path")
@@ -98,6 +98,9 @@ class FrameReader:
         self.blob, self.offsets, self.zdict = blob, offsets, zdict
         self._dict = zstandard.ZstdCompressionDict(zdict.tobytes()) if len(zdict) else None
         self._local = threading.local()  # a decompressor per thread (they are not thread-safe)
+        # read through memoryviews: a frame's bounds are Python ints at once, and its bytes are not copied
+        self._blob = np.ascontiguousarray(blob, dtype=np.uint8).reshape(-1).data
+        self._offsets = _int_view(offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -106,7 +109,8 @@ class FrameReader:
         d = getattr(self._local, "d", None)
         if d is None:
             d = self._local.d = zstandard.ZstdDecompressor(dict_data=self._dict)
-        return d.decompress(self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])].tobytes())
+        offsets = self._offsets
+        return d.decompress(self._blob[offsets[i] : offsets[i + 1]])
 
 
 class ArticleWriter:

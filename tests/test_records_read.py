@@ -47,3 +47,29 @@ def test_a_recent_article_is_the_cached_one_and_an_old_one_is_decoded_again():
     assert store[0] is first
     store[4], store[5], store[6]
     assert store[0] is not first and store[0] == first
+
+
+@given(st.lists(st.binary(max_size=60), min_size=1, max_size=30), st.sampled_from(["<i8", ">i8", "<i4", ">u4"]))
+@settings(max_examples=100, deadline=None)
+def test_frames_read_back_from_memory_mapped_arrays_in_any_stored_byte_order(tmp_path_factory, frames, dtype):
+    """FrameReader.get reads a frame through memoryviews of the blob and the offsets: the bytes written, from
+    arrays in memory and memory-mapped files, whatever integer type and byte order the offsets were kept in."""
+    import numpy as np
+
+    from bot.records import FrameReader, FrameWriter
+
+    blob = bytearray()
+    writer = FrameWriter(blob.extend)
+    for f in frames:
+        writer.add(f)
+    offsets, zdict = writer.finish()
+    folder = tmp_path_factory.mktemp("frames")
+    arrays = {"blob": np.frombuffer(bytes(blob), dtype=np.uint8), "off": offsets.astype(dtype), "zdict": zdict}
+    for name, a in arrays.items():
+        np.save(folder / f"{name}.npy", a)
+    mapped = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in arrays}
+    for a in (arrays, mapped):
+        reader = FrameReader(a["blob"], a["off"], a["zdict"])
+        assert len(reader) == len(frames)
+        assert [reader.get(i) for i in range(len(frames))] == frames
+        assert [reader.get(i) for i in reversed(range(len(frames)))] == frames[::-1]
