@@ -18,6 +18,7 @@ import numpy as np
 from bot import store
 from bot.analysis import Analyzer, analyzer_for
 from bot.articles import Article, LoadResult, Skipped
+from bot.columns import _int_view
 from bot.grams import GramScorer, GramSketch, gram_join, gram_text
 from bot.index import Index
 from bot.language import detect
@@ -238,10 +239,16 @@ class Engine:
 
     def _articles_of(self, pids: list[int]) -> list[int]:
         """The article number of each passage: a column look-up on a loaded index."""
-        column = getattr(self.passages, "article", None)
+        column = self._article_column
         if column is not None:
-            return np.asarray(column)[pids].tolist()
+            return [column[pid] for pid in pids]
         return [self.passages[pid].article for pid in pids]
+
+    @cached_property
+    def _article_column(self) -> memoryview | None:
+        """The passages' article column as a memoryview (an item is a Python int at once), when they have one."""
+        column = getattr(self.passages, "article", None)
+        return None if column is None else _int_view(column)
 
     def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
         """The best `k` passages (after `offset`), each as the window of it a user reads."""

@@ -181,3 +181,18 @@ def test_fuse_gives_the_array_expressions_bits(rows):
     assert got == expected.tolist()  # bit for bit
     # ... and the order rank gives them is the array sort's (ties by word order)
     assert sorted(range(len(got)), key=lambda i: -got[i]) == np.lexsort((np.arange(len(got)), -expected)).tolist()
+
+
+def test_articles_of_passages_from_the_loaded_column_equal_the_passages_own(engine, tmp_path):
+    """rank's article numbers of its head: read from a loaded index's article column (a memoryview), they
+    are each passage's own `article`, as an engine whose passages are a list (no column) gives them."""
+    engine.save(tmp_path / "idx")
+    loaded = Engine.load(tmp_path / "idx")
+    listed = Engine(engine.articles, list(engine.passages), engine.index, engine.settings)  # (no column)
+    assert loaded._article_column is not None and listed._article_column is None
+    n = len(engine.passages)
+    rng = np.random.default_rng(0)
+    for pids in [list(range(n)), rng.permutation(n).tolist(), rng.integers(0, n, 25).tolist(), []]:
+        want = [engine.passages[p].article for p in pids]
+        assert loaded._articles_of(pids) == want and listed._articles_of(pids) == want
+        assert all(type(a) is int for a in loaded._articles_of(pids))
