@@ -191,7 +191,8 @@ class GramScorer:
         dl[1:] -= before[:-1]  # 4-grams per text
         seen = np.zeros(_FILTER, dtype=bool)
         seen[(qg & _FILTER_MASK).astype(np.intp)] = True
-        cand = np.flatnonzero(seen[(h & _FILTER_MASK).astype(np.intp)] & keep)  # where a 4-gram may match
+        # where a 4-gram may match (the hashes' low bits as signed: the same bits, and an index at once)
+        cand = np.flatnonzero(seen[h.view(np.int64) & _FILTER_LOW] & keep)
         found = h[cand]
         at = qg.searchsorted(found)
         np.minimum(at, len(qg) - 1, out=at)
@@ -265,6 +266,7 @@ class GramScorer:
 
 _FILTER = 1 << 12  # bitmap of a question's 4-gram hashes (low bits): a question has tens of 4-grams
 _FILTER_MASK = np.uint64(_FILTER - 1)
+_FILTER_LOW = np.int64(_FILTER - 1)
 
 
 def _counted(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
