@@ -1,7 +1,7 @@
 """The analysis chain, filter by filter, in the scripts the corpus and the dev set use."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.analysis import SEPARATORS, AnalysisSettings, Analyzer, bigrams, lowercase, normalize
@@ -229,3 +229,37 @@ def test_the_shipped_word_table_is_what_unicodedata_says(monkeypatch):
     monkeypatch.setattr(table, "UNIDATA_VERSION", "0.0.0")
     monkeypatch.setattr(table, "TABLE", "")
     assert wordchars.word_ranges() == ranges
+
+
+_SHORTCUT_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["ab", "Z9", "x", " ", "_", "-", ".", "'", "\n", "\x00"]),  # ASCII words and others
+        st.text(st.sampled_from(SEPARATORS), min_size=1, max_size=3),  # runs of separators
+    ),
+    max_size=12,
+)
+_NEITHER = st.sampled_from(["é", "İ", "ı", "ß", "\u0301", "中", "ก", "\ud800", "\U0001f642", "\u00e9\u2014"])
+
+
+@settings(max_examples=300, deadline=None)
+@example(["ab", "\u2014", "x"], None, "en")  # one separator between two words
+@example(["ab", "\u2019", "Z9", "\u00ab", "x"], None, "en")  # a usual separator and another one
+@example(["ab", "\u2019\u201d", "Z9", " ", "x"], ("é", 3), "de")
+@given(_SHORTCUT_PIECES, st.none() | st.tuples(_NEITHER, st.integers(0, 12)), st.sampled_from(["en", "tr", "de", None]))
+def test_words_shortcut_gives_what_replacing_every_separator_by_the_regular_expression_gave(pieces, other, lang):
+    """Analyzer.words replaces the usual separators with str.replace and the others with _SEPARATOR_RE only when
+    some remain: the same words as _SEPARATOR_RE.sub(" ", text) first, then the shortcut when the result is
+    ASCII, else the full chain on the replaced text."""
+    from bot.analysis import _ASCII_FOLD, _NOSPACE_RE, _SEPARATOR_RE, TOKEN_RE
+
+    if other is not None:  # a character that is neither ASCII nor a separator somewhere
+        pieces.insert(min(other[1], len(pieces)), other[0])
+    text = "".join(pieces)
+    an = Analyzer(lang)
+    want_text = _SEPARATOR_RE.sub(" ", text) if an._ascii_shortcut else text
+    if an._ascii_shortcut and want_text.isascii():
+        want = want_text.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split(), False
+    else:
+        folded = lowercase(normalize(want_text), lang)
+        want = TOKEN_RE.findall(folded), _NOSPACE_RE.search(folded) is not None
+    assert an.words(text) == want
