@@ -122,6 +122,16 @@ SNOWBALL = {
 # fmt: on
 
 
+# Snowball stemmers whose term of a word begins with the word's first two characters (all of the term when it is
+# shorter), but for a second "y" that may become "i" (dying -> die): `Analyzer.find` then looks up only the words
+# that begin as a wanted term does. Porter2 (English) changes endings: it drops a leading apostrophe (the tokenizer
+# keeps none), marks y as Y and back, turns y into i only after a second letter (and in "Cying" -> "Cie"), "ies"
+# into "i" only after two letters, and its other exceptions keep two letters. tests/test_find_head.py checks every
+# stemmer listed on many words. Not for stemmers that strip prefixes (Arabic, Indonesian, Irish) or fold
+# letters (German umlauts, accents).
+HEAD_KEPT = frozenset({"english"})
+
+
 @cache
 def _stemmer(lang: str | None):
     name = SNOWBALL.get(lang or "")
@@ -167,6 +177,9 @@ class Analyzer:
         self._forms: tuple[set[str], dict[str, set[str]]] = (set(), {})
         # The ASCII shortcut folds case as str.lower does: not for Turkish and Azeri (I -> ı).
         self._ascii_shortcut = lowercase("I", lang) == "i"
+        # In ASCII text `find` looks up only the words that begin as a wanted term does when every term begins as
+        # its word does (no stemming, or a stemmer in HEAD_KEPT)
+        self._by_head = self._ascii_shortcut and (self.stemmer is None or SNOWBALL.get(lang or "") in HEAD_KEPT)
 
     def term(self, word: str) -> str | None:
         """The term of one folded word outside scripts without spaces (None: a dropped word)."""
@@ -265,11 +278,17 @@ class Analyzer:
         self, text: str, wanted: set[str] | frozenset[str], words: tuple[list[str], bool] | None = None
     ) -> list[Token]:
         """The tokens of `text` whose terms are in `wanted`, in order: `tokens()` filtered, but without
-        walking every word of the text in Python. The words met are remembered by term (a hit's words are
-        mostly known: set operations), and only those that give a wanted term are looked for, with
-        `str.find` and a check of the characters on either side; text in scripts without spaces, or whose
-        folding changes its length, takes `tokens`. `words`: `self.words(text)`, when the caller has it.
+        walking every word of the text in Python. ASCII text, for a chain whose terms begin as their words
+        do: `_find_by_head`. Otherwise the words met are remembered by term (a hit's words are mostly known:
+        set operations), and only those that give a wanted term are looked for, with `str.find` and a check of
+        the characters on either side; text in scripts without spaces, or whose folding changes its length,
+        takes `tokens`. `words`: `self.words(text)`, when the caller has it.
         """
+        if self._by_head:
+            if text.isascii():
+                return self._find_by_head(text.encode("ascii"), wanted)
+            if _NOT_IN_PLACE_RE.search(text) is None:  # ASCII but for separators that fold in place: "?" for them
+                return self._find_by_head(text.encode("ascii", "replace"), wanted)
         plain = self._plain(text)
         if plain is not None:  # words() and the folding at once
             folded = plain.lower()
@@ -312,6 +331,36 @@ class Analyzer:
         out.sort(key=_START)
         return out
 
+    def _find_by_head(self, data: bytes, wanted: set[str] | frozenset[str]) -> list[Token]:
+        """`find` in ASCII text (`data`: a byte a character, a non-word one for each separator) for a chain whose
+        terms begin as their words do (HEAD_KEPT): only the words that begin as a wanted term does are
+        looked up (a few of a hit's ~80), found with `str.find` of a space and that beginning in the text folded
+        to lower-case letters, digits and spaces (the tokenizer's words, at the same places)."""
+        heads = {t[:2] for t in wanted}
+        if not heads:
+            return []
+        heads.update([t[0] + "y" for t in wanted if t[1:2] == "i"])  # (dying -> die)
+        if min(map(len, heads)) < 2:  # a beginning that begins another one would find the other's words again
+            heads = {h for h in heads if len(h) == 1 or (len(h) == 2 and h[0] not in heads)}
+        folded = " " + data.translate(_ASCII_FOLD).decode("ascii") + " "
+        get = self._cache.get
+        out: list[Token] = []
+        for head in heads:
+            key = " " + head
+            at = folded.find(key)
+            while at != -1:
+                end = folded.find(" ", at + 1)
+                word = folded[at + 1 : end]
+                term = get(word, _MISSING)
+                if term is _MISSING:
+                    term = self._term(word)
+                if term in wanted:
+                    out.append(Token(term, at, end - 1))  # (`folded` has one character more before the text)
+                at = folded.find(key, end)
+        if len(out) > 1 and len(heads) > 1:
+            out.sort(key=_START)
+        return out
+
     def _plain(self, text: str) -> str | None:
         """For `find`: ASCII `text`, or ASCII but for separators that fold to one non-word character (then
         spaces in their place), when the chain folds such text as str.lower does; else None. A word is
@@ -347,6 +396,7 @@ IN_PLACE_SEPARATORS = "".join(
     c for c in SEPARATORS if len(f := lowercase(normalize(c))) == 1 and not _WORD_CHAR_RE.match(f)
 )
 _IN_PLACE_SEPARATOR_RE = re.compile(f"[{IN_PLACE_SEPARATORS}]")
+_NOT_IN_PLACE_RE = re.compile(rf"[^\x00-\x7f{IN_PLACE_SEPARATORS}]")  # a character that keeps a text from `_plain`
 
 # Words of the original text, before normalization: runs of anything but space and punctuation.
 _RAW_WORD_RE = re.compile(r"[^\s!-/:-@\[-`{-~\u2000-\u206f\u3000-\u303f\uff01-\uff0f«»]+")
