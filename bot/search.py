@@ -271,25 +271,28 @@ class Engine:
             for (pid, _), a, text in zip(ranking.hits, articles, texts)
         ]
         hits = []
+        new_hit = object.__new__
         for rank, (_, score), p, a, text, matched, sentences in zip(
             range(offset + 1, offset + 1 + len(passages)), ranking.hits, passages, articles, texts, found, all_sentences
         ):
             lo, hi = best_window(text, sentences, matched, idf, budget)
             sentence = best_sentence(sentences, matched, idf, lo, hi) or (lo, hi)
             spans = [(t.start - lo, t.end - lo) for t in matched if lo <= t.start < t.end <= hi]
-            hits.append(
-                Hit(
-                    rank=rank,
-                    score=score,
-                    passage=p,
-                    article=a,
-                    text=text[lo:hi],
-                    sentence=(sentence[0] - lo, sentence[1] - lo),
-                    highlights=_merge_spans(spans),
-                    start=p.start + lo,
-                    end=p.start + hi,
-                )
+            # (the frozen dataclass's __init__ sets each field through object.__setattr__: ~1.4 us a hit; its
+            # __dict__ filled at once gives the same Hit, ~0.4 us)
+            hit = new_hit(Hit)
+            hit.__dict__.update(
+                rank=rank,
+                score=score,
+                passage=p,
+                article=a,
+                text=text[lo:hi],
+                sentence=(sentence[0] - lo, sentence[1] - lo),
+                highlights=_merge_spans(spans),
+                start=p.start + lo,
+                end=p.start + hi,
             )
+            hits.append(hit)
         return Answer(question, hits, offset, more=ranking.more, terms=ranking.terms)
 
     # -- facts ----------------------------------------------------------------------------------------

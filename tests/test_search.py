@@ -196,3 +196,19 @@ def test_articles_of_passages_from_the_loaded_column_equal_the_passages_own(engi
         want = [engine.passages[p].article for p in pids]
         assert loaded._articles_of(pids) == want and listed._articles_of(pids) == want
         assert all(type(a) is int for a in loaded._articles_of(pids))
+
+
+def test_hits_are_what_the_dataclass_constructor_makes(engine):
+    """Engine.ask fills each Hit's __dict__ at once (cheaper than the frozen dataclass's __init__): the hits equal,
+    field for field and in the same order, those Hit(...) makes, and stay frozen."""
+    import dataclasses
+
+    from bot.search import Hit
+
+    for question in ["Who is the Belarusian ambassador to Russia?", "gas price", "zzzz"]:
+        for hit in engine.ask(question, k=5).hits:
+            made = Hit(**{f.name: getattr(hit, f.name) for f in dataclasses.fields(Hit)})
+            assert hit == made and vars(hit) == vars(made) and list(vars(hit)) == list(vars(made))
+            assert repr(hit) == repr(made) and dataclasses.asdict(hit) == dataclasses.asdict(made)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                hit.rank = 0  # type: ignore[misc]
