@@ -64,7 +64,10 @@ def gram_hashes(joined: str) -> tuple[np.ndarray, np.ndarray]:
 def _hashes_at(joined: str) -> tuple[np.ndarray, np.ndarray]:
     """The 64-bit hash of the 4-gram starting at each character of `joined` (but its last three), and
     whether it is kept (`gram_hashes`)."""
-    c = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if joined.isascii():  # (a byte a character: a quarter of the memory to read, the same code points)
+        c = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    else:
+        c = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     c64 = c.astype(np.uint64)
     # c0*P^3 + c1*P^2 + c2*P + c3 (mod 2^64) as (c0*P + c1)*P^2 + (c2*P + c3): each pair's part once
     pair = c64[:-1] * _P
