@@ -285,10 +285,13 @@ class Analyzer:
         takes `tokens`. `words`: `self.words(text)`, when the caller has it.
         """
         if self._by_head:
-            if text.isascii():
-                return self._find_by_head(text.encode("ascii"), wanted)
-            if _NOT_IN_PLACE_RE.search(text) is None:  # ASCII but for separators that fold in place: "?" for them
-                return self._find_by_head(text.encode("ascii", "replace"), wanted)
+            flat = text
+            if not flat.isascii():  # the usual separators (all fold in place) by str.replace, as `words` does
+                flat = flat.replace("’", " ").replace("—", " ").replace("“", " ").replace("”", " ").replace("–", " ")
+            if flat.isascii():
+                return self._find_by_head(flat.encode("ascii"), wanted)
+            if _NOT_IN_PLACE_RE.search(flat) is None:  # ASCII but for other in-place separators: "?" for them
+                return self._find_by_head(flat.encode("ascii", "replace"), wanted)
         plain = self._plain(text)
         if plain is not None:  # words() and the folding at once
             folded = plain.lower()
@@ -354,7 +357,7 @@ class Analyzer:
                 term = get(word, _MISSING)
                 if term is _MISSING:
                     term = self._term(word)
-                if term in wanted:
+                if term is not None and term in wanted:
                     out.append(Token(term, at, end - 1))  # (`folded` has one character more before the text)
                 at = folded.find(key, end)
         if len(out) > 1 and len(heads) > 1:

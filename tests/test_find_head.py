@@ -58,6 +58,10 @@ def test_the_listed_stemmers_keep_the_head_of_any_ascii_word(words):
             assert _keeps_head(w, t), (name, w, t)
 
 
+def test_the_separators_find_replaces_by_spaces_fold_in_place():
+    assert set("’—“”–") <= set(IN_PLACE_SEPARATORS)
+
+
 def test_the_chains_that_take_the_head_path_are_the_listed_ones():
     assert analyzer_for("en")._by_head and analyzer_for(None)._by_head
     assert not analyzer_for("de")._by_head and not analyzer_for("tr")._by_head and not analyzer_for("ar")._by_head
