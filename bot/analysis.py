@@ -70,6 +70,13 @@ SEPARATORS = "‘’‚‛“”„–—―…«»•·\u00a0\u2009\u202f′″
 _SEPARATOR_RE = re.compile(f"[{SEPARATORS}]")  # (re.sub is ~10x str.translate)
 _MISSING = "\x00"  # a cache sentinel no word can be (typed as a str so look-ups stay `str | None`)
 
+
+def _space_usual_separators(text: str) -> str:
+    """`text` with the separators news copy uses most (’ — “ ” –) turned into spaces by str.replace: a fast
+    scan each, nothing copied when one is absent (`_SEPARATOR_RE.sub` is slower for text that has few)."""
+    return text.replace("’", " ").replace("—", " ").replace("“", " ").replace("”", " ").replace("–", " ")
+
+
 MAX_TERM_CHARS = 64  # longer "words" are junk (base64, URLs); Lucene caps at 255
 
 
@@ -234,9 +241,7 @@ class Analyzer:
         """
         if self._ascii_shortcut:
             if not text.isascii():
-                # the usual separators by str.replace (a fast scan each, nothing copied when absent), the regular
-                # expression only for text that still has others (or letters beyond ASCII): the same text
-                text = text.replace("’", " ").replace("—", " ").replace("“", " ").replace("”", " ").replace("–", " ")
+                text = _space_usual_separators(text)  # then the regular expression only if others are left
                 if not text.isascii():
                     text = _SEPARATOR_RE.sub(" ", text)
             if text.isascii():
@@ -286,8 +291,8 @@ class Analyzer:
         """
         if self._by_head:
             flat = text
-            if not flat.isascii():  # the usual separators (all fold in place) by str.replace, as `words` does
-                flat = flat.replace("’", " ").replace("—", " ").replace("“", " ").replace("”", " ").replace("–", " ")
+            if not flat.isascii():  # (the usual separators all fold in place)
+                flat = _space_usual_separators(flat)
             if flat.isascii():
                 return self._find_by_head(flat.encode("ascii"), wanted)
             if _NOT_IN_PLACE_RE.search(flat) is None:  # ASCII but for other in-place separators: "?" for them
