@@ -317,16 +317,15 @@ def _score(cand: np.ndarray, lists: list[_QueryList], seed: bool = False) -> np.
     if not len(cand):
         return scores
     for ql in lists:
-        if seed and ql.seeded:  # all found: no check needed
+        all_in = seed and ql.seeded  # every posting is in `cand`: none needs checking
+        if all_in or len(ql.ids) < len(cand):
             at = cand.searchsorted(ql.ids)
-            scores[at] += ql.w if ql.mult == 1 else ql.w.astype(np.float64) * ql.mult
-            continue
-        if len(ql.ids) < len(cand):
-            at = cand.searchsorted(ql.ids)
-            np.minimum(at, len(cand) - 1, out=at)
-            found = cand[at] == ql.ids
-            w = ql.w[found]  # (float32: added to float64 scores exactly)
-            scores[at[found]] += w if ql.mult == 1 else w.astype(np.float64) * ql.mult
+            w = ql.w  # (float32: added to float64 scores exactly)
+            if not all_in:
+                np.minimum(at, len(cand) - 1, out=at)
+                found = cand[at] == ql.ids
+                at, w = at[found], w[found]
+            scores[at] += w if ql.mult == 1 else w.astype(np.float64) * ql.mult
             continue
         pos = ql.ids.searchsorted(cand)
         np.minimum(pos, len(ql.ids) - 1, out=pos)
