@@ -251,7 +251,9 @@ class LanguageModel:
             for i, words in missing.items():
                 slots[i] = [*map(get, words), eos]
         if len(slots) == 1:  # (a question: the same sum, without the batch's bookkeeping)
-            sums = np.add.reduceat(self._sums[slots[0]], _FIRST, axis=0)
+            # (the rows' numbers as an array first: numpy indexing with a list converts it the slow way)
+            rows = self._sums.take(np.fromiter(slots[0], dtype=np.intp, count=len(slots[0])), axis=0)
+            sums = np.add.reduceat(rows, _FIRST, axis=0)
         else:
             lengths = np.fromiter(map(len, slots), dtype=np.int64, count=len(slots))
             flat = np.fromiter(chain.from_iterable(slots), dtype=np.int64, count=int(lengths.sum()))

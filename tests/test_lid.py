@@ -132,3 +132,15 @@ def test_log_probs_of_a_few_labels_are_log_probs_bits(model, text, among):
     ids = model.label_indices(among)
     if len(ids):
         assert model.log_probs_of(text, ids).tolist() == model.log_probs([text])[0][ids].tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(MULTILINGUAL),
+    other=st.sampled_from(MULTILINGUAL),
+)
+def test_one_texts_hidden_vector_is_the_batchs(model, text, other):
+    """A question's hidden vector (one text: its words' rows gathered and summed on their own) has the bits the
+    batch computation gives the same text among others."""
+    assert model.hidden([text]).tolist() == model.hidden([other, text])[1:].tolist()
+    assert model.hidden([text]).tolist() == model.hidden([text, other])[:1].tolist()
