@@ -329,7 +329,7 @@ def _score(cand: np.ndarray, lists: list[_QueryList], seed: bool = False) -> np.
             continue
         pos = ql.ids.searchsorted(cand)
         np.minimum(pos, len(ql.ids) - 1, out=pos)
-        hit = ql.ids[pos] == cand
+        hit = np.flatnonzero(ql.ids[pos] == cand)  # (positions once: a boolean mask is searched at each use)
         w = ql.w[pos[hit]]
         scores[hit] += w if ql.mult == 1 else w.astype(np.float64) * ql.mult
     return scores
