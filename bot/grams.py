@@ -170,8 +170,8 @@ class GramScorer:
         self.bits = len(df).bit_length() - 1
         self.n, self.avg_len = float(stats[0]), float(stats[1])
         self.k1, self.b, self.delta = k1, b, delta
-        # word -> its 4-grams' hashes, and their table counts
-        self._words: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        # word -> its 4-grams' hashes, and their idf
+        self._words: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {}
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One score per text (`gram_text`s of the candidates; the question a `gram_text` too).
@@ -185,8 +185,7 @@ class GramScorer:
         question_grams = self._question_grams(question)
         if question_grams is None:
             return out
-        qg, qmult, df = question_grams
-        idf = np.log((self.n + 1.0) / np.maximum(df, 1.0)) * qmult
+        qg, idf = question_grams
         ends = np.fromiter(accumulate(map(len, texts)), dtype=np.int64, count=len(texts))
         h, keep = _hashes_at("".join(texts))  # (gram_hashes' steps, its selection left as a mask)
         before = np.flatnonzero(keep).searchsorted(ends)  # 4-grams before each text's end
@@ -199,7 +198,7 @@ class GramScorer:
         found = h[cand]
         at = qg.searchsorted(found)
         np.minimum(at, len(qg) - 1, out=at)
-        hit = qg[at] == found
+        hit = np.flatnonzero(qg[at] == found)  # (positions once: a mask is searched again at each use)
         doc = ends.searchsorted(cand[hit], side="right")  # the text each matching 4-gram starts in
         tf = np.bincount(doc * len(qg) + at[hit], minlength=len(texts) * len(qg)).reshape(len(texts), len(qg))
         norm = 1.0 - self.b + self.b * dl / (self.avg_len or 1.0)
@@ -208,56 +207,59 @@ class GramScorer:
         out = w @ idf
         return out
 
-    def _question_grams(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The question's distinct 4-gram hashes (ascending), how often each occurs, and their table counts
-        (float64): `_counted(gram_hashes(question)[0])` and the table at their `buckets`, from each word's
-        remembered 4-grams (a question has a few words, and the same words come back)."""
+    def _idf(self, df: np.ndarray) -> np.ndarray:
+        """The idf of 4-grams from their table counts (float64)."""
+        return np.log((self.n + 1.0) / np.maximum(df, 1.0))
+
+    def _question_grams(self, question: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The question's distinct 4-gram hashes (ascending) and their idf times how often each occurs:
+        `_counted(gram_hashes(question)[0])` and `_idf` of the table at their `buckets`, from each word's
+        remembered 4-grams and their idf (a question has a few words, and the same words come back; numpy's
+        log of a value is the same whatever array it is in: tested)."""
         if not (question.startswith(" ") and question.endswith(" ")):  # (not a gram_text: the general way)
             qh, _ = gram_hashes(question)
             if not len(qh):
                 return None
             qg, qmult = _counted(qh)
-            return qg, qmult, self.df[buckets(qg, self.bits)].astype(np.float64)
+            return qg, self._idf(self.df[buckets(qg, self.bits)].astype(np.float64)) * qmult
         words = self._words
         question_words = question[1:-1].split(" ")
         new = [w for w in question_words if len(w) > 1 and w not in words]
         fresh = self._remember(new) if new else {}
         hashes: list[int] = []
-        counts: list[int] = []  # (the table's)
+        idfs: list[float] = []
         for word in question_words:
             grams = words.get(word) or fresh.get(word)
             if grams:
                 hashes += grams[0]
-                counts += grams[1]
+                idfs += grams[1]
         if not hashes:
             return None
-        if len(set(hashes)) == len(hashes):  # (the usual case: each 4-gram once)
+        if len(set(hashes)) == len(hashes):  # (the usual case: each 4-gram once, its idf times 1)
             order = sorted(range(len(hashes)), key=hashes.__getitem__)
             return (
                 np.array([hashes[i] for i in order], dtype=np.uint64),
-                np.ones(len(order), dtype=np.intp),
-                np.array([counts[i] for i in order], dtype=np.float64),
+                np.array([idfs[i] for i in order], dtype=np.float64),
             )
         times = Counter(hashes)
-        table = dict(zip(hashes, counts))
+        idf_of = dict(zip(hashes, idfs))
         distinct = sorted(times)
         return (
             np.array(distinct, dtype=np.uint64),
-            np.array([times[h] for h in distinct], dtype=np.intp),
-            np.array([table[h] for h in distinct], dtype=np.float64),
+            np.array([idf_of[h] for h in distinct], dtype=np.float64) * np.array([times[h] for h in distinct]),
         )
 
-    def _remember(self, new: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-        """The 4-grams (hashes, and their table counts) of words not seen yet, hashed all at once, and remembered."""
+    def _remember(self, new: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[float, ...]]]:
+        """The 4-grams (hashes, and their idf) of words not seen yet, hashed all at once, and remembered."""
         names = list(dict.fromkeys(new))
         joined = " " + " ".join(names) + " "
         h, pos = gram_hashes(joined)
-        counts = self.df[buckets(h, self.bits)].tolist()
+        idfs = self._idf(self.df[buckets(h, self.bits)].astype(np.float64)).tolist()
         starts = np.cumsum([1] + [len(w) + 1 for w in names[:-1]])  # each word's first character
         word_at = np.searchsorted(starts, pos + 1, side="right") - 1  # (a 4-gram's second character)
         hashes: list[list[int]] = [[] for _ in names]
-        tables: list[list[int]] = [[] for _ in names]
-        for i, hv, c in zip(word_at.tolist(), h.tolist(), counts):
+        tables: list[list[float]] = [[] for _ in names]
+        for i, hv, c in zip(word_at.tolist(), h.tolist(), idfs):
             hashes[i].append(hv)
             tables[i].append(c)
         fresh = {w: (tuple(g), tuple(t)) for w, g, t in zip(names, hashes, tables)}

@@ -182,9 +182,9 @@ _WORD = st.text(st.sampled_from("abcdeéßıİ ΣσςЖж\u0301xyz"), min_size=0
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(_WORD, max_size=8), min_size=1, max_size=4), st.integers(0, 2))
 def test_question_grams_from_remembered_words_are_the_hashed_ones(questions, pad):
-    """The question's 4-grams from each word's remembered 4-grams: the same hashes, counts and table counts
-    as hashing the whole question (words repeated, remembered by an earlier question, or new; and a text that
-    is not a gram_text)."""
+    """The question's 4-grams from each word's remembered 4-grams and their idf: the same hashes and idf (times
+    the counts) as hashing the whole question (words repeated, remembered by an earlier question, or new; and a
+    text that is not a gram_text)."""
     from bot.grams import _counted
 
     rng = np.random.default_rng(len(questions))
@@ -198,8 +198,10 @@ def test_question_grams_from_remembered_words_are_the_hashed_ones(questions, pad
             continue
         qg, mult = _counted(h)
         assert got is not None
-        assert got[0].tolist() == qg.tolist() and got[1].tolist() == mult.tolist()
-        assert got[2].tolist() == scorer.df[buckets(qg, scorer.bits)].astype(np.float64).tolist()
+        assert got[0].tolist() == qg.tolist()
+        # the idf of each 4-gram times how often it occurs, as the whole question's arrays give them, bit for bit
+        idf = np.log((scorer.n + 1.0) / np.maximum(scorer.df[buckets(qg, scorer.bits)].astype(np.float64), 1.0))
+        assert got[1].tolist() == (idf * mult).tolist()
 
 
 def test_remembered_question_words_are_bounded(monkeypatch):
@@ -212,7 +214,8 @@ def test_remembered_question_words_are_bounded(monkeypatch):
         got = scorer._question_grams(q)
         assert len(scorer._words) <= GramScorer.WORDS + 3  # (a question's new words join after a reset)
         qg, mult = _counted(gram_hashes(q)[0])
-        assert got is not None and got[0].tolist() == qg.tolist() and got[1].tolist() == mult.tolist()
+        idf = scorer._idf(scorer.df[buckets(qg, scorer.bits)].astype(np.float64)) * mult
+        assert got is not None and got[0].tolist() == qg.tolist() and got[1].tolist() == idf.tolist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -232,3 +235,21 @@ def test_four_gram_hashes_are_the_polynomial_of_their_code_points(text):
     ]
     assert h.tolist() == want
     assert keep.tolist() == [text[i + 1] != " " and text[i + 2] != " " for i in range(len(want))]
+
+
+@pytest.mark.parametrize("n", [1.0, 37.0, 10_000.0, 19_999.0])
+def test_the_idf_of_a_count_is_the_same_in_any_array(n):
+    """A question's 4-grams take the idf remembered with each word (computed among that batch's 4-grams): numpy's
+    log of a value must not depend on the array around it (its length, its place in it). Every table count a
+    sketch can hold (uint16), alone, in the whole range, reversed and at odd offsets."""
+    scorer = GramScorer(np.zeros(1 << 10, dtype=np.uint16), np.array([n, 40.0]))
+    df = np.arange(1 << 16, dtype=np.float64)
+    whole = scorer._idf(df)
+    assert scorer._idf(df[::-1]).tolist() == whole[::-1].tolist()
+    for start in (1, 3, 7):
+        assert scorer._idf(df[start:]).tolist() == whole[start:].tolist()
+    rng = np.random.default_rng(int(n))
+    for size in range(1, 40):
+        some = rng.integers(0, 1 << 16, size)
+        assert scorer._idf(df[some]).tolist() == whole[some].tolist()
+    assert [scorer._idf(df[i : i + 1])[0] for i in range(0, 1 << 16, 97)] == whole[::97].tolist()
