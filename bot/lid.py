@@ -302,17 +302,15 @@ class LanguageModel:
         a few tens of nodes instead of fastText's 175, and no array of every label."""
         nodes, paths = self._paths_of(labels.tobytes())
         k = len(nodes)
+        terms = np.zeros(2 * k + 1)  # [log(1 - f) of those nodes, log(f) of them, 0]: _path_terms' columns
         z = np.einsum("ij,kj->ik", self.hidden([text]), nodes)[0]
-        f = np.negative(z, out=z)
-        np.exp(f, out=f)
-        f += 1.0
-        np.divide(1.0, f, out=f)
-        terms = np.empty(2 * k + 1)  # [log(1 - f) of those nodes, log(f) of them, 0]: _path_terms' columns
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        f = np.divide(1.0, z, out=terms[k : 2 * k])  # (f where log(f) goes)
         np.subtract(1.0, f, out=terms[:k])
-        np.add(f, 1e-5, out=terms[k : 2 * k])
-        terms[:k] += 1e-5
+        terms[: 2 * k] += 1e-5  # (1 - f) + 1e-5 and f + 1e-5, as _path_terms adds them
         np.log(terms[: 2 * k], out=terms[: 2 * k])
-        terms[2 * k] = 0.0
         return terms[paths].sum(axis=1)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (one model per process: it lives as long as the cache)
