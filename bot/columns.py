@@ -50,8 +50,14 @@ class PassageTable(ArraySequence):
         # (`index` and `count` are Sequence methods: the columns live in a dict)
         self.cols = dict(zip(self.COLUMNS, (article, index, count, start, end)))
         self.article, self.start, self.end = article, start, end
+        self._n = len(article)
         # the rows are read through memoryviews: an item is a Python int at once (numpy makes a scalar first)
         self._rows = tuple(_int_view(a) for a in self.cols.values())
+
+    def __getitem__(self, i):
+        if type(i) is int and 0 <= i < self._n:  # (the usual case, without ArraySequence's general checks)
+            return self._item(i)
+        return super().__getitem__(i)
 
     @classmethod
     def from_passages(cls, passages: Sequence[Passage]) -> PassageTable:
@@ -66,8 +72,16 @@ class PassageTable(ArraySequence):
         return len(self.article)
 
     def _item(self, i: int) -> Passage:
+        # the frozen dataclass's __init__ sets each field through object.__setattr__ (~0.8 us); its slots set
+        # directly give the same Passage in ~0.5 (tests/test_passage_table.py compares them)
         a, x, c, s, e = self._rows
-        return Passage(a[i], x[i], c[i], s[i], e[i])
+        p = _new(Passage)
+        _set_article(p, a[i])
+        _set_index(p, x[i])
+        _set_count(p, c[i])
+        _set_start(p, s[i])
+        _set_end(p, e[i])
+        return p
 
     def __iter__(self) -> Iterator[Passage]:
         cols = [np.asarray(a).tolist() for a in self.cols.values()]
@@ -81,6 +95,11 @@ class PassageTable(ArraySequence):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_new = object.__new__
+# Passage's slots, in its fields' order
+_set_article, _set_index, _set_count, _set_start, _set_end = (Passage.__dict__[f].__set__ for f in PassageTable.COLUMNS)
 
 
 def _int_view(a: np.ndarray) -> memoryview:

@@ -1,5 +1,6 @@
-"""PassageTable reads its int columns through memoryviews: the same Passage objects as the arrays hold, for
-the dtypes and byte orders a stored index may have, memory-mapped or not."""
+"""PassageTable reads its int columns through memoryviews and makes each Passage by setting its slots: the same
+Passage objects as the arrays hold (equal, same hash and repr, plain ints), for the dtypes and byte orders a stored
+index may have, memory-mapped or not, by int or numpy index."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def test_items_are_the_passages_in_any_integer_dtype(ps, dtype):
     table = PassageTable(*cols)
     assert len(table) == len(ps)
     assert [table[i] for i in range(len(ps))] == ps
+    for i, p in enumerate(ps):
+        got = table[i]
+        assert type(got) is Passage and repr(got) == repr(p) and hash(got) == hash(p)
+        assert all(type(getattr(got, c)) is int for c in PassageTable.COLUMNS)
+        assert table[np.int64(i)] == p and table[i - len(ps)] == p
     assert list(table) == ps and table[:] == ps
     if ps:
         assert table[-1] == ps[-1] and type(table[0].start) is int
