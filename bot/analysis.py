@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import attrgetter
@@ -289,14 +290,43 @@ class Analyzer:
         the characters on either side; text in scripts without spaces, or whose folding changes its length,
         takes `tokens`. `words`: `self.words(text)`, when the caller has it.
         """
+        return self._find(text, wanted, words, None)
+
+    def finder(self, wanted: set[str] | frozenset[str]) -> Callable[[str, tuple[list[str], bool] | None], list[Token]]:
+        """`find(text, wanted, words)` as a function of `text` and `words`, for the hits of one question: what
+        depends on the question alone (the wanted terms' beginnings, for `_find_by_head`) is worked out once
+        (~1.3 us a hit less), on the first text that needs it."""
+        heads: list[set[str]] = []
+
+        def find(text: str, words: tuple[list[str], bool] | None = None) -> list[Token]:
+            return self._find(text, wanted, words, heads)
+
+        return find
+
+    def _find(
+        self,
+        text: str,
+        wanted: set[str] | frozenset[str],
+        words: tuple[list[str], bool] | None,
+        heads: list[set[str]] | None,
+    ) -> list[Token]:
+        """`find`; `heads`: a list that keeps `_heads(wanted)` once worked out (None: work it out here)."""
         if self._by_head:
             flat = text
             if not flat.isascii():  # (the usual separators all fold in place)
                 flat = _space_usual_separators(flat)
             if flat.isascii():
-                return self._find_by_head(flat.encode("ascii"), wanted)
-            if _NOT_IN_PLACE_RE.search(flat) is None:  # ASCII but for other in-place separators: "?" for them
-                return self._find_by_head(flat.encode("ascii", "replace"), wanted)
+                data = flat.encode("ascii")
+            elif _NOT_IN_PLACE_RE.search(flat) is None:  # ASCII but for other in-place separators: "?" for them
+                data = flat.encode("ascii", "replace")
+            else:
+                data = None
+            if data is not None:
+                if heads is None:
+                    return self._find_by_head(data, wanted, _heads(wanted))
+                if not heads:
+                    heads.append(_heads(wanted))
+                return self._find_by_head(data, wanted, heads[0])
         plain = self._plain(text)
         if plain is not None:  # words() and the folding at once
             folded = plain.lower()
@@ -339,17 +369,14 @@ class Analyzer:
         out.sort(key=_START)
         return out
 
-    def _find_by_head(self, data: bytes, wanted: set[str] | frozenset[str]) -> list[Token]:
+    def _find_by_head(self, data: bytes, wanted: set[str] | frozenset[str], heads: set[str]) -> list[Token]:
         """`find` in ASCII text (`data`: a byte a character, a non-word one for each separator) for a chain whose
         terms begin as their words do (HEAD_KEPT): only the words that begin as a wanted term does are
         looked up (a few of a hit's ~80), found with `str.find` of a space and that beginning in the text folded
-        to lower-case letters, digits and spaces (the tokenizer's words, at the same places)."""
-        heads = {t[:2] for t in wanted}
+        to lower-case letters, digits and spaces (the tokenizer's words, at the same places). `heads`:
+        `_heads(wanted)`."""
         if not heads:
             return []
-        heads.update([t[0] + "y" for t in wanted if t[1:2] == "i"])  # (dying -> die)
-        if min(map(len, heads)) < 2:  # a beginning that begins another one would find the other's words again
-            heads = {h for h in heads if len(h) == 1 or (len(h) == 2 and h[0] not in heads)}
         folded = " " + data.translate(_ASCII_FOLD).decode("ascii") + " "
         get = self._cache.get
         out: list[Token] = []
@@ -397,6 +424,19 @@ class Analyzer:
             if term is not None:
                 out.append(Token(term, s, word_end if word_end is not None else offset + m.end()))
         return out
+
+
+def _heads(wanted: set[str] | frozenset[str]) -> set[str]:
+    """The beginnings `Analyzer._find_by_head` looks for: each wanted term's first two letters (or its one), and
+    its first letter and "y" when its second is "i" (dying -> die); none that begins another one (it would find
+    the other's words again)."""
+    heads = {t[:2] for t in wanted}
+    if not heads:
+        return heads
+    heads.update([t[0] + "y" for t in wanted if t[1:2] == "i"])  # (dying -> die)
+    if min(map(len, heads)) < 2:
+        heads = {h for h in heads if len(h) == 1 or (len(h) == 2 and h[0] not in heads)}
+    return heads
 
 
 # The separators that normalization and case folding leave one non-word character long (not "…" -> "...").

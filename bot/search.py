@@ -266,8 +266,9 @@ class Engine:
             if a.lang not in chains:
                 chains[a.lang] = analyzer_for(a.lang, self.settings.analysis)
         all_sentences = [sentence_spans(text, lang=a.lang) for a, text in zip(articles, texts)]
+        finders = {lang: chain.finder(wanted) for lang, chain in chains.items()}  # (the question's part once)
         found = [
-            chains[a.lang].find(text, wanted, ranking.words.get(pid) if chains[a.lang] is ranking.analyzer else None)
+            finders[a.lang](text, ranking.words.get(pid) if chains[a.lang] is ranking.analyzer else None)
             for (pid, _), a, text in zip(ranking.hits, articles, texts)
         ]
         hits = []

@@ -98,3 +98,22 @@ def test_find_by_head_gives_exactly_the_tokens_of_the_wanted_terms(parts, lang, 
         for _ in range(2):  # the second time every word is remembered
             assert an.find(text, wanted) == [t for t in every if t.term in wanted], (text, wanted)
             assert an.find(text, wanted, an.words(text)) == [t for t in every if t.term in wanted], (text, wanted)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=12), max_size=5),
+    st.sampled_from(["en", None, "de", "ru"]),
+    st.lists(st.sampled_from([w.lower() for w in WORDS] + ["", "a", "c", "ca", "catalog", "happi", "s"]), max_size=4),
+)
+def test_a_questions_finder_gives_what_find_gives_for_each_text(texts, lang, extra):
+    """One finder for the hits of a question (its wanted terms' beginnings worked out once) finds in each text
+    what find does, whichever text comes first (one that needs them or one that does not)."""
+    texts = ["".join(w + s for w, s in parts) for parts in texts] + ["кот и cats", ""]
+    an = Analyzer(lang)
+    terms = [t.term for text in texts[:2] for t in an.tokens(text)]
+    for wanted in [set(terms), set(terms[1::2]) | {an.term(w) or "" for w in extra}, set()]:
+        find = an.finder(wanted)
+        for text in texts:
+            assert find(text, None) == an.find(text, wanted) == [t for t in an.tokens(text) if t.term in wanted]
+            assert find(text, an.words(text)) == an.find(text, wanted, an.words(text))
