@@ -62,14 +62,21 @@ def best_sentence(
         inside = [(s, e) for s, e in sentences if s >= lo and e <= hi]
     if not inside:
         return None
-    # only the sentences with matches are scored; of the others (score 0) the first competes
+    # only the sentences with matches are scored; of the others (score 0) the first competes: the first number
+    # missing from `per`'s keys (they come in increasing order)
     per = _terms_of_sentences(inside, matched)
-    best, best_key = -1, (0.0, 0)
-    if len(per) < len(inside):
-        best = next(i for i in range(len(inside)) if i not in per)
-        best_key = (0, -best)
+    best = 0
+    for i in per:
+        if i != best:
+            break
+        best += 1
+    if best < len(inside):
+        best_key: tuple[float, int] = (0, -best)
+    else:
+        best, best_key = -1, (0.0, 0)
+    get = idf.get
     for i, ts in per.items():
-        key = (sum(idf.get(t, 0.0) for t in ts), -i)
+        key = (sum([get(t, 0.0) for t in ts]), -i)
         if best < 0 or key > best_key:
             best, best_key = i, key
     return inside[best]
