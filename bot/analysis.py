@@ -160,6 +160,19 @@ class Token:
     end: int
 
 
+_SET_TERM, _SET_START, _SET_END = (Token.__dict__[f].__set__ for f in ("term", "start", "end"))  # (Token's slots)
+
+
+def _token(term: str, start: int, end: int) -> Token:
+    """Token(term, start, end) made by setting its slots (~0.3 us) instead of through the frozen dataclass's
+    __init__, which sets each field through object.__setattr__ (~1.3 us): `find` makes a few a hit."""
+    token = object.__new__(Token)
+    _SET_TERM(token, term)
+    _SET_START(token, start)
+    _SET_END(token, end)
+    return token
+
+
 @dataclass(frozen=True)
 class AnalysisSettings:
     stop_words: bool = True
@@ -364,7 +377,7 @@ class Analyzer:
                 while at != -1:
                     end = at + len(word)
                     if not (at and is_word(folded[at - 1])) and not (end < n and is_word(folded[end])):
-                        out.append(Token(term, at, end))
+                        out.append(_token(term, at, end))
                     at = folded.find(word, end)
         out.sort(key=_START)
         return out
@@ -390,7 +403,7 @@ class Analyzer:
                 if term is _MISSING:
                     term = self._term(word)
                 if term is not None and term in wanted:
-                    out.append(Token(term, at, end - 1))  # (`folded` has one character more before the text)
+                    out.append(_token(term, at, end - 1))  # (`folded` has one character more before the text)
                 at = folded.find(key, end)
         if len(out) > 1 and len(heads) > 1:
             out.sort(key=_START)

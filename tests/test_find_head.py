@@ -117,3 +117,12 @@ def test_a_questions_finder_gives_what_find_gives_for_each_text(texts, lang, ext
         for text in texts:
             assert find(text, None) == an.find(text, wanted) == [t for t in an.tokens(text) if t.term in wanted]
             assert find(text, an.words(text)) == an.find(text, wanted, an.words(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=8), st.integers(0, 2**40), st.integers(0, 2**40))
+def test_find_makes_the_same_tokens_as_the_dataclass_does(term, start, end):
+    from bot.analysis import Token, _token
+
+    made, plain = _token(term, start, end), Token(term, start, end)
+    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain) and type(made) is Token
