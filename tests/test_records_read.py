@@ -3,6 +3,8 @@ reading, through its small LRU cache of decoded articles."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +37,11 @@ def test_articles_read_back_equal_in_any_order(arts, data, cache):
     for i in order:
         a = store[i]
         assert a == arts[i] and a.paragraphs == arts[i].paragraphs and a.text == arts[i].text
-    assert list(store) == arts
+        assert store[i - len(arts)] == arts[i] and store[np.int64(i)] == arts[i]
+    assert list(store) == arts and store[:] == arts
+    for i in (len(arts), -len(arts) - 1):
+        with pytest.raises(IndexError):
+            store[i]
 
 
 def test_a_recent_article_is_the_cached_one_and_an_old_one_is_decoded_again():
