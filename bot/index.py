@@ -188,14 +188,16 @@ class Index:
                 break
         essential = partial[n_ne:]
         kept, n_kept = [], 0
+        source: tuple[_QueryList, np.ndarray | None] | None = None  # (the term of the last candidates)
         for ql in essential:
             need = theta - (total_ub - ql.ub) - slack  # this term's weight a candidate needs at least
             if need > ql.floor * ql.mult * (1 + 1e-6):  # (a margin for float32 rounding)
                 continue  # only champions weigh that much: they are in the seed
             if need > 0:
-                sel = ql.ids[ql.w * ql.mult >= need] if ql.mult != 1 else ql.ids[ql.w >= need]
+                picked = np.flatnonzero(ql.w * ql.mult >= need) if ql.mult != 1 else np.flatnonzero(ql.w >= need)
+                sel, source = ql.ids[picked], (ql, picked)
             else:
-                sel = ql.ids
+                sel, source = ql.ids, (ql, None)
             kept.append(sel)
             n_kept += len(sel)
         if not kept:
@@ -205,8 +207,14 @@ class Index:
         lookups = n_kept * sum(_log2(len(ql.ids)) for ql in lists)
         dense = sum(len(ql.ids) for ql in lists) * _DENSE_COST
         if lookups <= dense:
-            cand = kept[0] if len(kept) == 1 else _union(kept)
-            found = _select(cand, _score(cand, lists), want, offset=0)
+            if len(kept) == 1 and source is not None:  # (one term's candidates: their weights there are known)
+                term, where = source
+                weights = term.w if where is None else term.w[where]
+                cand, scores = kept[0], _score(kept[0], lists, known=(term, weights))
+            else:
+                cand = _union(kept)
+                scores = _score(cand, lists)
+            found = _select(cand, scores, want, offset=0)
         else:
             found = self._top_dense(lists, want, 0, theta=theta, essential=essential)
         return _merge_top(_select(seed, seed_scores, want, 0, cut=theta), found, want, offset)
@@ -309,14 +317,24 @@ def _union(parts: list[np.ndarray]) -> np.ndarray:
     return unique(np.concatenate(parts))
 
 
-def _score(cand: np.ndarray, lists: list[_QueryList], seed: bool = False) -> np.ndarray:
+def _score(
+    cand: np.ndarray,
+    lists: list[_QueryList],
+    seed: bool = False,
+    known: tuple[_QueryList, np.ndarray] | None = None,
+) -> np.ndarray:
     """Exact scores of `cand` (sorted, distinct, int32) by binary search in each term's postings (or of
     a term's postings in `cand`, when it has fewer: a rare term's few postings are all in the seed).
-    `seed`: `cand` is the seed, which holds every posting of the terms marked `seeded`."""
+    `seed`: `cand` is the seed, which holds every posting of the terms marked `seeded`. `known`: a term of
+    `lists` and its weight in each of `cand` (all among its postings), added in its turn without a search."""
     scores = np.zeros(len(cand), dtype=np.float64)
     if not len(cand):
         return scores
     for ql in lists:
+        if known is not None and ql is known[0]:
+            w = known[1]
+            scores += w if ql.mult == 1 else w.astype(np.float64) * ql.mult
+            continue
         all_in = seed and ql.seeded  # every posting is in `cand`: none needs checking
         if all_in or len(ql.ids) < len(cand):
             at = cand.searchsorted(ql.ids)
