@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from bot.analysis import Analyzer, analyzer_for
+from bot.analysis import analyzer_for
 from bot.articles import Article, LoadResult, Skipped, iter_corpus
 from bot.columns import PassageTable, PassageTableBuilder
 from bot.grams import GramSketch
 from bot.index import Index, IndexBuilder
-from bot.records import ArticleStore, ArticleWriter
+from bot.records import ArticleStore, ArticleWriter, meta_values
 from bot.search_settings import SearchSettings
 from bot.shard import Work, WorkerDied, Workers, default_workers  # noqa: F401 (default_workers: its old home)
 from bot.store import GenerationWriter, index_arrays, manifest_fields
@@ -180,13 +180,13 @@ class _Pipeline:
                     continue
                 batch.add(item)
                 if batch.chars >= BATCH_CHARS:
-                    pending.append((batch, self.analysis.submit(batch.work())))
+                    pending.append((batch, self.analysis.submit(batch.work(self.writer.zdicts))))
                     batch = _Batch()
                     # store what is done, in order; wait only when too much is in flight
                     while pending and (self.analysis.ready(pending[0][1]) or len(pending) > self.analysis.in_flight):
                         self._complete(*pending.popleft())
-            if batch.articles:
-                pending.append((batch, self.analysis.submit(batch.work())))
+            if batch.texts:
+                pending.append((batch, self.analysis.submit(batch.work(self.writer.zdicts))))
             while pending:
                 self._complete(*pending.popleft())
         except WorkerDied as e:
@@ -206,23 +206,22 @@ class _Pipeline:
     def _complete(self, batch: _Batch, handle: Any) -> None:
         """Store a batch whose analysis is done: records (with the languages found), passages, term ids."""
         done = self.analysis.result(handle)
-        sampled: tuple[list[int], list[Analyzer], list[str]] = ([], [], [])  # passages for the 4-gram sample
-        for a, text, lang, spans in zip(batch.articles, batch.texts, done.langs, done.spans):
-            a.lang = lang
-            self.writer.add(a, spans, text)
-            if lang:
-                self.langs[lang] += 1
-            pid = len(self.table)
-            if any(self.grams.wants(pid + i) for i in range(len(spans))):
-                analyzer = analyzer_for(lang, self.settings.analysis)
-                for i, (s, e) in enumerate(spans):
-                    if self.grams.wants(pid + i):
-                        sampled[0].append(pid + i)
-                        sampled[1].append(analyzer)
-                        sampled[2].append(text[s:e])
-            self.table.add(self.articles, spans)
-            self.articles += 1
-        self.grams.add_many(*sampled)
+        self.writer.add_records(done.records)
+        self.langs.update(filter(None, done.langs))
+        first = len(self.table)
+        self.table.add_many(self.articles, done.spans)
+        self.articles += len(done.spans)
+        wanted = self.grams.wanted(first, len(self.table) - first).tolist()  # passages for the 4-gram sample
+        if wanted:
+            where = [(k, i) for k, spans in enumerate(done.spans) for i in range(len(spans))]
+            pids, analyzers, texts = [], [], []
+            for n in wanted:
+                k, i = where[n]
+                start, end = done.spans[k][i]
+                pids.append(first + n)
+                analyzers.append(analyzer_for(done.langs[k], self.settings.analysis))
+                texts.append(batch.texts[k][start:end])
+            self.grams.add_many(pids, analyzers, texts)
         remap = self._remaps.setdefault(done.shard, array.array("i"))
         vocab = self.index.vocab
         remap.extend(map(vocab.__getitem__, done.new_terms))  # a new term gets the next id
@@ -233,19 +232,22 @@ class _Pipeline:
 
 
 class _Batch:
-    """Articles on their way through the pipeline, with their texts."""
+    """Articles on their way through the pipeline: their texts and what their records keep."""
 
     def __init__(self) -> None:
-        self.articles: list[Article] = []
         self.texts: list[str] = []
+        self.langs: list[str | None] = []
+        self.paragraphs: list[list[int]] = []
+        self.metas: list[list[Any]] = []
         self.chars = 0
 
     def add(self, a: Article) -> None:
         text = a.text
-        self.articles.append(a)
         self.texts.append(text)
+        self.langs.append(a.lang)
+        self.paragraphs.append([len(p) for p in a.paragraphs])
+        self.metas.append(meta_values(a))
         self.chars += len(text)
 
-    def work(self) -> Work:
-        paragraphs = [[len(p) for p in a.paragraphs] for a in self.articles]
-        return Work(self.texts, [a.lang for a in self.articles], paragraphs)
+    def work(self, zdicts: tuple[bytes | None, bytes | None]) -> Work:
+        return Work(self.texts, self.langs, self.paragraphs, self.metas, zdicts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import array
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -135,6 +136,19 @@ class PassageTableBuilder:
         for start, end in spans:
             s.append(start)
             e.append(end)
+
+    def add_many(self, first: int, spans: Sequence[Sequence[tuple[int, int]]]) -> None:
+        """`add` of articles `first`, `first + 1`, ... with these passages' spans, all at once."""
+        counts = np.fromiter(map(len, spans), dtype=np.int32, count=len(spans))
+        total = int(counts.sum())
+        bounds = np.fromiter(chain.from_iterable(chain.from_iterable(spans)), dtype=np.int32, count=2 * total)
+        starts = (np.cumsum(counts) - counts).astype(np.int32)
+        a, i, c, s, e = self.cols
+        a.frombytes(np.repeat(np.arange(first, first + len(spans), dtype=np.int32), counts).tobytes())
+        i.frombytes((np.arange(total, dtype=np.int32) - np.repeat(starts, counts)).tobytes())
+        c.frombytes(np.repeat(counts, counts).tobytes())
+        s.frombytes(bounds[0::2].tobytes())
+        e.frombytes(bounds[1::2].tobytes())
 
     def __len__(self) -> int:
         return len(self.cols[0])

@@ -101,6 +101,20 @@ def _level(pid: int) -> int:
     return (x & -x).bit_length() - 1 if x else 64
 
 
+def levels(first: int, n: int) -> np.ndarray:
+    """`_level` of passages `first` .. `first + n - 1`, in numpy (the same 64-bit arithmetic)."""
+    x = np.arange(first, first + n, dtype=np.uint64)
+    x *= np.uint64(0x9E3779B97F4A7C15)
+    x += np.uint64(0x632BE59BD9B4E019)
+    x ^= x >> np.uint64(31)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(29)
+    low = x & (~x + np.uint64(1))  # the lowest set bit (0 for 0)
+    out = np.frexp(low.astype(np.float64))[1] - 1  # its position: a power of two converts exactly
+    out[x == 0] = 64
+    return out
+
+
 class GramSketch:
     """Document frequencies of 4-grams over a sample of the passages, built while passages stream by.
 
@@ -117,6 +131,11 @@ class GramSketch:
     def wants(self, pid: int) -> bool:
         """Whether passage `pid` goes into the sample (`add` would keep it)."""
         return _level(pid) >= self.floor
+
+    def wanted(self, first: int, n: int) -> np.ndarray:
+        """Which of passages `first` .. `first + n - 1` go into the sample (`wants`), as offsets from
+        `first`: their levels computed all at once."""
+        return np.flatnonzero(levels(first, n) >= self.floor)
 
     def add(self, pid: int, analyzer: Analyzer, text: str) -> None:
         self.add_many([pid], [analyzer], [text])

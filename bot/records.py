@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from functools import lru_cache, partial
-from typing import Any, cast
+from itertools import accumulate
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import zstandard
@@ -31,6 +32,7 @@ from bot.columns import ArraySequence, _int_view
 from bot.passages import Passage
 
 _META = ("id", "title", "author", "source", "url", "published", "lang", "path")
+_PUBLISHED, _LANG = _META.index("published"), _META.index("lang")
 _parse_json = json.JSONDecoder().raw_decode  # a metadata frame: a JSON list as ArticleWriter wrote it
 _ZSTD_LEVEL = 3
 _DICT_BYTES = 64 << 10  # a trained dictionary's size
@@ -38,6 +40,7 @@ _TRAIN_FRAMES = 4000  # frames held back to train the dictionary on (fewer: all 
 _TRAIN_MIN_BYTES = 128 << 10  # less sample text than this: no dictionary (it would not pay)
 
 
+@lru_cache(maxsize=1 << 16)  # (dates repeat: a news archive has a few thousand days)
 def date_ordinal(published: str | None) -> int:
     """A sortable day number for an ISO date ('2019-12-09...'); 0 for none or anything else."""
     if not published:
@@ -48,9 +51,31 @@ def date_ordinal(published: str | None) -> int:
         return 0
 
 
+def _encoder() -> Callable[[Any], str]:
+    """json.dumps(value, ensure_ascii=False) of a metadata frame's list (strings, ints, None, lists and a
+    dict of them), without making an encoder each call: CPython's C encoder, as json.dumps uses it."""
+    plain = json.JSONEncoder(ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return plain.encode
+    try:
+        encode = make(None, plain.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+        sample = ['é"\\\n\u2028', 12, None, [3, 4], {"gaps": ["", "\n\n"]}]
+        if "".join(encode(sample, 0)) != plain.encode(sample):
+            return plain.encode
+    except TypeError:  # (another Python's private signature)
+        return plain.encode
+    return lambda value: "".join(encode(value, 0))
+
+
+_json = _encoder()
+
+
 class FrameWriter:
     """Byte strings -> zstd frames handed to `write` as they come; the first `_TRAIN_FRAMES` are held back
-    until the dictionary is trained on them. `finish()` gives the offsets and the dictionary."""
+    until the dictionary is trained on them. `finish()` gives the offsets and the dictionary.
+
+    Frames may also come compressed already (`add_batch`), by a worker process that was given `zdict`."""
 
     def __init__(self, write: Callable[[bytes], Any]):
         self.write = write
@@ -59,6 +84,11 @@ class FrameWriter:
         self._held_bytes = 0
         self._zdict = b""
         self._compress: Callable[[bytes], bytes] = bytes
+
+    @property
+    def zdict(self) -> bytes | None:
+        """The dictionary frames are compressed with (b"": none) once it is chosen; None until then."""
+        return None if self._held is not None else self._zdict
 
     def add(self, raw: bytes) -> None:
         if self._held is None:
@@ -71,17 +101,37 @@ class FrameWriter:
         if len(self._held) >= _TRAIN_FRAMES:
             self._release()
 
+    def add_batch(self, blob: bytes, sizes: Sequence[int], packed: bool) -> None:
+        """Frames one after another in `blob`, `sizes` bytes each: compressed with `zdict` (`packed`, as
+        `encode_frames` does), else raw (compressed here, or held back for the training)."""
+        if packed:
+            if self._held is not None:
+                raise ValueError("compressed frames before the dictionary was chosen")
+            self.write(blob)
+            sums = accumulate(sizes, initial=self.offsets[-1])
+            next(sums)
+            self.offsets.extend(sums)
+            return
+        pos = 0
+        raws = []
+        for n in sizes:
+            raws.append(blob[pos : pos + n])
+            pos += n
+        if self._held is None:
+            self.add_batch(*encode_frames(raws, self._zdict))
+        else:
+            for raw in raws:
+                self.add(raw)
+
     def _release(self) -> None:
         held, self._held = self._held or [], None
-        zdict = None
         if self._held_bytes >= _TRAIN_MIN_BYTES and len(held) >= 64:
             try:
                 zdict = zstandard.train_dictionary(_DICT_BYTES, cast(Any, held), k=1024, d=8, level=_ZSTD_LEVEL)
                 self._zdict = zdict.as_bytes()
             except zstandard.ZstdError:
-                zdict = None  # too little or too uniform text: plain frames
-        c = zstandard.ZstdCompressor(level=_ZSTD_LEVEL, dict_data=zdict, write_checksum=False, write_dict_id=False)
-        self._compress = c.compress
+                pass  # too little or too uniform text: plain frames
+        self._compress = _compressor(self._zdict).compress
         for raw in held:
             self.add(raw)
 
@@ -89,6 +139,22 @@ class FrameWriter:
         if self._held is not None:
             self._release()
         return np.frombuffer(self.offsets, dtype=np.int64).copy(), np.frombuffer(self._zdict, dtype=np.uint8).copy()
+
+
+@lru_cache(maxsize=4)
+def _compressor(zdict: bytes) -> zstandard.ZstdCompressor:
+    """The compressor of frames with dictionary `zdict` (b"": none): in a worker process as in the main one,
+    the same frames (a dictionary read from its bytes compresses as the one training returned)."""
+    d = zstandard.ZstdCompressionDict(zdict) if zdict else None
+    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL, dict_data=d, write_checksum=False, write_dict_id=False)
+
+
+def encode_frames(raws: Sequence[bytes], zdict: bytes | None) -> tuple[bytes, list[int], bool]:
+    """Byte strings as FrameWriter.add_batch takes them: compressed with `zdict` when it is chosen (not
+    None), else raw."""
+    if zdict is not None:
+        raws = [*map(_compressor(zdict).compress, raws)]
+    return b"".join(raws), [*map(len, raws)], zdict is not None
 
 
 class FrameReader:
@@ -113,6 +179,54 @@ class FrameReader:
         return d.decompress(self._blob[offsets[i] : offsets[i + 1]])
 
 
+class Records(NamedTuple):
+    """A batch of articles as frames (`encode_records`), for ArticleWriter.add_records."""
+
+    meta: tuple[bytes, list[int], bool]  # the metadata frames (FrameWriter.add_batch's arguments)
+    texts: tuple[bytes, list[int], bool]  # the passage-text frames
+    dates: list[int]  # each article's date_ordinal
+    counts: list[int]  # each article's passages
+
+
+def meta_values(a: Article) -> list[Any]:
+    """The metadata an article's frame keeps (`_META`), in order."""
+    return [getattr(a, f) for f in _META]
+
+
+def encode_records(
+    metas: Sequence[list[Any]],
+    lengths: Sequence[list[int]],
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    zdicts: tuple[bytes | None, bytes | None] = (None, None),
+    langs: Sequence[str | None] | None = None,
+) -> Records:
+    """Articles' frames: each one's `meta_values`, paragraph lengths, text (`Article.text`) and passage
+    spans in it; compressed with `zdicts` (the writer's FrameWriter.zdict of each stream) when given;
+    `langs`: the articles' languages, when they were not known in `metas`. A worker process makes them as
+    the main process would (`bot.shard`)."""
+    if langs is not None:
+        metas = [[*values[:_LANG], lang, *values[_LANG + 1 :]] for values, lang in zip(metas, langs)]
+    meta: list[bytes] = []
+    passages: list[bytes] = []
+    for values, ls, text, sp in zip(metas, lengths, texts, spans):
+        gaps: list[str] = []
+        pos = 0
+        for start, end in sp:
+            if start < pos or end < start:
+                break  # not in order: the meta frame keeps the whole text instead
+            gaps.append(text[pos:start])
+            pos = end
+        else:
+            gaps.append(text[pos:])
+        rebuild = {"gaps": gaps} if len(gaps) == len(sp) + 1 else {"text": text}
+        meta.append(_json([*values, ls, rebuild]).encode())
+        for start, end in sp:
+            passages.append(text[start:end].encode())
+    dates = [date_ordinal(values[_PUBLISHED]) for values in metas]
+    return Records(encode_frames(meta, zdicts[0]), encode_frames(passages, zdicts[1]), dates, [*map(len, spans)])
+
+
 class ArticleWriter:
     """Articles and their passages -> frames, written as they come (only offsets and columns are kept).
 
@@ -129,25 +243,24 @@ class ArticleWriter:
     def __len__(self) -> int:
         return len(self.dates)
 
+    @property
+    def zdicts(self) -> tuple[bytes | None, bytes | None]:
+        """The two streams' dictionaries, once chosen (`encode_records` compresses with them)."""
+        return self.meta.zdict, self.texts.zdict
+
     def add(self, a: Article, spans: Sequence[tuple[int, int]], text: str | None = None) -> None:
         """One article and its passages' spans in its text (`text`: `a.text`, when the caller has it)."""
         text = a.text if text is None else text
-        gaps: list[str] = []
-        pos = 0
-        for start, end in spans:
-            if start < pos or end < start:
-                break  # not in order: the meta frame keeps the whole text instead
-            gaps.append(text[pos:start])
-            pos = end
-        else:
-            gaps.append(text[pos:])
-        rebuild = {"gaps": gaps} if len(gaps) == len(spans) + 1 else {"text": text}
-        meta = [getattr(a, f) for f in _META] + [[len(p) for p in a.paragraphs], rebuild]
-        self.meta.add(json.dumps(meta, ensure_ascii=False).encode())
-        for start, end in spans:
-            self.texts.add(text[start:end].encode())
-        self.dates.append(date_ordinal(a.published))
-        self.first.append(self.first[-1] + len(spans))
+        self.add_records(encode_records([meta_values(a)], [[len(p) for p in a.paragraphs]], [text], [spans]))
+
+    def add_records(self, r: Records) -> None:
+        """Articles encoded by `encode_records` (with this writer's `zdicts` of then, or none)."""
+        self.meta.add_batch(*r.meta)
+        self.texts.add_batch(*r.texts)
+        self.dates.extend(r.dates)
+        sums = accumulate(r.counts, initial=self.first[-1])
+        next(sums)
+        self.first.extend(sums)
 
     def finish(self) -> dict[str, np.ndarray]:
         """The arrays other than the two streams (art_rec, p_rec)."""

@@ -23,16 +23,20 @@ import numpy as np
 from bot.analysis import Analyzer, analyzer_for
 from bot.language import detect_articles
 from bot.passages import passage_spans
+from bot.records import Records, encode_records
 from bot.search_settings import SearchSettings
 from bot.wordtable import AsciiTerms
 
 
 class Work(NamedTuple):
-    """A batch, as a shard needs it: texts, languages (None: to identify), paragraph lengths."""
+    """A batch, as a shard needs it: texts, languages (None: to identify), paragraph lengths; and for the
+    article records, each article's `bot.records.meta_values` and the dictionaries to compress them with."""
 
     texts: list[str]
     langs: list[str | None]
     paragraphs: list[list[int]]
+    metas: list[list[Any]]
+    zdicts: tuple[bytes | None, bytes | None] = (None, None)
 
 
 class Done(NamedTuple):
@@ -44,6 +48,7 @@ class Done(NamedTuple):
     lens: np.ndarray  # int32 terms per passage
     shard: Any  # which shard (its vocabulary) the ids belong to
     new_terms: list[str]  # the terms the shard's vocabulary gained with this batch, in id order
+    records: Records  # the articles' frames (`bot.records.encode_records`), with the languages found
 
 
 class _Vocab(dict):
@@ -72,7 +77,7 @@ class Shard:
         self._memo: dict[Analyzer, dict[str, int]] = {}
 
     def run(self, work: Work) -> Done:
-        texts, given, paragraphs = work
+        texts, given, paragraphs, metas, zdicts = work
         langs = list(given)
         unknown = [i for i, lang in enumerate(given) if lang is None]
         if unknown:
@@ -97,7 +102,8 @@ class Shard:
             doc = np.repeat(np.arange(len(raw), dtype=np.int32), raw)
             kept, kept_lens = every[keep], np.bincount(doc[keep], minlength=len(raw)).astype(np.int32)
         new_terms, self.vocab.new = self.vocab.new, []
-        return Done(langs, spans, kept, kept_lens, self.key, new_terms)
+        records = encode_records(metas, paragraphs, texts, spans, zdicts, langs)
+        return Done(langs, spans, kept, kept_lens, self.key, new_terms, records)
 
     def _ids(self, pieces: list[str], by_analyzer: dict[Analyzer, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Term ids (-1: dropped) of every piece, in order, and how many each piece has."""
