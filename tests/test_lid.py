@@ -4,6 +4,7 @@ those of fastText's own predictor (fasttext-predict, a test dependency here: the
 from __future__ import annotations
 
 import fasttext
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,3 +145,20 @@ def test_one_texts_hidden_vector_is_the_batchs(model, text, other):
     batch computation gives the same text among others."""
     assert model.hidden([text]).tolist() == model.hidden([other, text])[1:].tolist()
     assert model.hidden([text]).tolist() == model.hidden([text, other])[:1].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list("abcdefghij KLM.,'’—éüßжщ中文\t\n0123</>_\0")), max_size=60)
+        | st.sampled_from(["", " ", "a </s> b", "__label__en x", "a\0b", "zzqx unseen wordz"]),
+        min_size=2,
+        max_size=12,
+    )
+)
+def test_hidden_vectors_of_a_batch_are_each_texts_bits(model, texts):
+    """The batch path (a build's articles: all words looked up at once) gives, bit for bit, each text's
+    hidden vector as the one-text path (a question's) computes it."""
+    many = model.hidden(texts)
+    one = np.vstack([model.hidden([t]) for t in texts])
+    assert np.array_equal(many, one)
