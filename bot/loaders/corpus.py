@@ -183,13 +183,14 @@ def _skip(path: str, reason: str) -> Skipped:
 
 def _is_duplicate(article: Article, seen: HashSet) -> bool:
     """Whether an earlier article had the same URL or text (kept as 64-bit hashes, not as text)."""
-    keys = [hash(("text", " ".join(article.paragraphs).casefold()))]  # paragraphs are clean(): single spaces
-    if article.url:
-        keys.append(hash(("url", article.url.strip().rstrip("/"))))
-    if any(k in seen for k in keys):
+    text = hash(("text", " ".join(article.paragraphs).casefold()))  # paragraphs are clean(): single spaces
+    if not article.url:
+        return not seen.add(text)  # (in already, or put in now)
+    url = hash(("url", article.url.strip().rstrip("/")))
+    if text in seen or url in seen:
         return True
-    for k in keys:
-        seen.add(k)
+    seen.add(text)
+    seen.add(url)
     return False
 
 
@@ -197,10 +198,9 @@ def _unique_id(wanted: str, taken: HashSet) -> str:
     """`wanted`, or `wanted~2`, `wanted~3`, ... when another file already produced that id. Ids are
     remembered as 64-bit hashes (a set of a million ids as strings weighs about 100 MB, this about 16-32 MB)."""
     candidate, n = wanted, 1
-    while hash(candidate) in taken:
+    while not taken.add(hash(candidate)):  # (taken already; else it is now)
         n += 1
         candidate = f"{wanted}~{n}"
-    taken.add(hash(candidate))
     return candidate
 
 

@@ -22,29 +22,34 @@ class HashSet:
         return self._count
 
     def __contains__(self, h: int) -> bool:
-        return self._slots[self._probe(_key(h))] != 0
+        h = (h or 1) if -(1 << 63) <= h < (1 << 63) else _key(h)  # (_key, inline: the usual case)
+        slots, mask = self._slots, self._mask
+        i = h & mask
+        while True:  # (_probe, inline)
+            v = slots[i]
+            if v == h:
+                return True
+            if not v:
+                return False
+            i = (i + 1) & mask
 
     def add(self, h: int) -> bool:
         """Put `h` in; True when it was not there before."""
-        h = _key(h)
-        i = self._probe(h)
-        if self._slots[i]:
-            return False
-        self._slots[i] = h
-        self._count += 1
-        if 2 * self._count > self._mask:
-            self._grow()
-        return True
-
-    def _probe(self, h: int) -> int:
-        """The slot holding key `h`, or the empty slot where it would go."""
+        h = (h or 1) if -(1 << 63) <= h < (1 << 63) else _key(h)
         slots, mask = self._slots, self._mask
         i = h & mask
         while True:
             v = slots[i]
-            if v == h or v == 0:
-                return i
+            if v == h:
+                return False
+            if not v:
+                break
             i = (i + 1) & mask
+        slots[i] = h
+        self._count += 1
+        if 2 * self._count > mask:
+            self._grow()
+        return True
 
     def _grow(self) -> None:
         old = self._slots
