@@ -26,7 +26,7 @@ import numpy as np
 
 from bot.analysis import analyzer_for
 from bot.articles import Article, LoadResult, Skipped, iter_corpus
-from bot.columns import PassageTable, PassageTableBuilder
+from bot.columns import PassageTable, PassageTableBuilder, SortedVocabulary
 from bot.grams import GramSketch
 from bot.index import Index, IndexBuilder
 from bot.records import ArticleStore, ArticleWriter, meta_values
@@ -189,14 +189,19 @@ class _Pipeline:
                 pending.append((batch, self.analysis.submit(batch.work(self.writer.zdicts))))
             while pending:
                 self._complete(*pending.popleft())
+            if self.progress:
+                self.progress(len(self.table), len(self.table))
+            t1 = time.perf_counter()
+            # the vocabulary's sorted arrays made by another process (the second core is idle by now) while
+            # this one builds the postings, if the build had workers
+            terms = self.analysis.call_apart(SortedVocabulary.encode_terms, list(self.index.vocab))
+            index = self.index.build()
+            if terms is not None:
+                index.vocab = SortedVocabulary.from_arrays(self.analysis.result(terms))
         except WorkerDied as e:
             raise BuildError(str(e)) from None
         finally:
             self.analysis.close()
-        if self.progress:
-            self.progress(len(self.table), len(self.table))
-        t1 = time.perf_counter()
-        index = self.index.build()
         t2 = time.perf_counter()
         log.info("articles read, stored and analysed in %.2f s; postings built in %.2f s", t1 - t0, t2 - t1)
         built = Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, t2 - t0)

@@ -176,14 +176,24 @@ class SortedVocabulary(Mapping):
         self.width = keys.dtype.itemsize
         self._memo: dict[str, int | None] = {}
 
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> SortedVocabulary:
+        """The vocabulary of `encode`'s arrays."""
+        return cls(a["vocab_keys"], a["vocab_ids"], a["vocab_blob"], a["vocab_off"])
+
     @staticmethod
     def encode(vocab: Mapping[str, int]) -> dict[str, np.ndarray]:
         """The arrays of a term -> id mapping (ids 0..n-1). Sorted by the first `width` bytes only:
         terms sharing them are told apart at look-up by their full bytes, in any order."""
-        n = len(vocab)
         terms = list(vocab)
         if any(vocab[t] != i for i, t in enumerate(terms)):  # not in id order (a dict built otherwise)
             terms = sorted(terms, key=vocab.__getitem__)
+        return SortedVocabulary.encode_terms(terms)
+
+    @staticmethod
+    def encode_terms(terms: Sequence[str]) -> dict[str, np.ndarray]:
+        """`encode` of the mapping of `terms[i]` to i (the build's vocabulary, in id order)."""
+        n = len(terms)
         encoded = [t.encode("utf-8", "surrogatepass") for t in terms]
         longest = max(map(len, encoded), default=1)
         width = max(1, min(longest, 32))

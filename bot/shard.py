@@ -16,6 +16,7 @@ import array
 import concurrent.futures
 import multiprocessing
 import os
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -203,6 +204,7 @@ class Workers:
         self.workers = default_workers() if workers is None else max(0, workers)
         self.local = Shard(settings, key="local")
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._apart: concurrent.futures.ProcessPoolExecutor | None = None  # (call_apart's)
         self.articles = 0
         self.in_flight = 0  # batches allowed to wait for their results
         self._outstanding: set[concurrent.futures.Future] = set()
@@ -231,7 +233,7 @@ class Workers:
     def ready(handle: Any) -> bool:
         return not isinstance(handle, concurrent.futures.Future) or handle.done()
 
-    def result(self, handle: Any) -> Done:
+    def result(self, handle: Any) -> Any:
         if not isinstance(handle, concurrent.futures.Future):
             return handle
         try:
@@ -239,10 +241,22 @@ class Workers:
         except concurrent.futures.process.BrokenProcessPool as e:
             raise WorkerDied(f"an analysis process died ({e}); out of memory?") from None
 
+    def call_apart(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future | None:
+        """`fn(*args)` started in a process of its own (`result` gives its value) when this build has worker
+        processes, which end first (their memory, a vocabulary and caches each, is not kept for the rest of
+        the build); None when it has none (a small corpus pays for no process)."""
+        if self.pool is None:
+            return None
+        self.close()
+        ctx = multiprocessing.get_context("spawn")
+        self._apart = concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx)
+        return self._apart.submit(fn, *args)
+
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        for pool in (self.pool, self._apart):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self._apart = None
 
 
 def default_workers() -> int:

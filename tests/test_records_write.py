@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import build, records
+from bot import build, records, store
 from bot.articles import Article
 from bot.bench.synthetic import SyntheticCorpus
-from bot.columns import PassageTableBuilder
+from bot.columns import PassageTableBuilder, SortedVocabulary
 from bot.grams import _level, levels
 from bot.records import ArticleWriter, encode_records, meta_values
 
@@ -140,7 +140,8 @@ def test_passage_columns_added_many_at_once_are_the_ones_added_one_by_one(spans)
 
 
 def test_a_build_with_workers_writes_the_same_records(monkeypatch):
-    """Workers compress the records once the main process has trained the dictionaries: the same arrays."""
+    """Workers compress the records once the main process has trained the dictionaries, and another process
+    sorts the vocabulary at the end: the same arrays."""
     monkeypatch.setattr(build, "PARALLEL_AFTER", 10)
     monkeypatch.setattr(build, "BATCH_CHARS", 1500)
     monkeypatch.setattr(records, "_TRAIN_FRAMES", 200)
@@ -154,3 +155,8 @@ def test_a_build_with_workers_writes_the_same_records(monkeypatch):
     assert len(alone.articles.arrays()["art_zdict"])  # (a dictionary was trained)
     for name, a in alone.articles.arrays().items():
         assert np.array_equal(together.articles.arrays()[name], a), name
+    # and the vocabulary's arrays, sorted by another process while the main process built the postings
+    assert isinstance(together.index.vocab, SortedVocabulary) and isinstance(alone.index.vocab, dict)
+    index_arrays = store.index_arrays(alone.index)
+    for name, a in store.index_arrays(together.index).items():
+        assert np.array_equal(index_arrays[name], a), name
