@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 from collections.abc import Iterator
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import build, records, store
+from bot import build, records, shard, store
 from bot.articles import Article
 from bot.bench.synthetic import SyntheticCorpus
 from bot.columns import PassageTableBuilder, SortedVocabulary
@@ -160,3 +162,48 @@ def test_a_build_with_workers_writes_the_same_records(monkeypatch):
     index_arrays = store.index_arrays(alone.index)
     for name, a in store.index_arrays(together.index).items():
         assert np.array_equal(index_arrays[name], a), name
+
+
+def _synthetic(n: int) -> list[Article]:
+    return [Article(**d) for chunk in SyntheticCorpus(n, seed=5, shape="short").articles() for d in chunk]
+
+
+@pytest.mark.parametrize("when", ["analysing", "sorting the vocabulary"])
+def test_a_process_that_dies_fails_the_build_and_publishes_nothing(tmp_path, monkeypatch, when):
+    """A worker killed mid-build (or the process sorting the vocabulary at the end): BuildError, and the
+    index in use stays the one it was."""
+    monkeypatch.setattr(build, "PARALLEL_AFTER", 0)
+    monkeypatch.setattr(build, "BATCH_CHARS", 3000)
+    gen, _ = build.build_to(tmp_path / "index", _synthetic(50), workers=0)
+    killed: list[int] = []
+
+    def kill(pool) -> None:
+        for p in list(pool._processes.values()):
+            os.kill(p.pid, signal.SIGKILL)
+            killed.append(p.pid)
+
+    if when == "analysing":
+        submit = shard.Workers.submit
+
+        def submit_and_kill(self, work):
+            handle = submit(self, work)
+            if self.pool is not None and not killed:
+                kill(self.pool)
+            return handle
+
+        monkeypatch.setattr(shard.Workers, "submit", submit_and_kill)
+    else:
+        call_apart = shard.Workers.call_apart
+
+        def call_and_kill(self, fn, *args):
+            handle = call_apart(self, fn, *args)
+            if handle is not None:
+                kill(self._apart)
+            return handle
+
+        monkeypatch.setattr(shard.Workers, "call_apart", call_and_kill)
+    with pytest.raises(build.BuildError, match="died"):
+        build.build_to(tmp_path / "index", _synthetic(600), workers=1)
+    assert killed
+    assert store.current_generation(tmp_path / "index") == gen
+    assert [p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")] == [gen.name]
