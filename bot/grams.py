@@ -17,7 +17,6 @@ spread share, in a hashed table of 2^TABLE_BITS counters.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
 
@@ -182,15 +181,15 @@ class GramSketch:
 class GramScorer:
     """BM25+ of a question's 4-grams in a few passages, from the sketch's statistics."""
 
-    WORDS = 20_000  # question words remembered with their 4-grams (~700 bytes each: at most ~14 MB)
+    WORDS = 20_000  # question words remembered with their 4-grams (~400 bytes each: at most ~8 MB)
 
     def __init__(self, df: np.ndarray, stats: np.ndarray, k1: float = 1.5, b: float = 0.75, delta: float = 1.0):
         self.df = df
         self.bits = len(df).bit_length() - 1
         self.n, self.avg_len = float(stats[0]), float(stats[1])
         self.k1, self.b, self.delta = k1, b, delta
-        # word -> its 4-grams' hashes, and their idf
-        self._words: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        # word -> the bytes of its 4-grams' hashes (uint64) and of their idf (float64)
+        self._words: dict[str, tuple[bytes, bytes]] = {}
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One score per text (`gram_text`s of the candidates; the question a `gram_text` too).
@@ -198,12 +197,11 @@ class GramScorer:
         The candidates' 4-grams are matched against the question's through a small bitmap of the
         question's hashes' low bits first: only the few that pass it are binary-searched (numpy's
         searchsorted of thousands of uint64 keys cost most of a question's re-ranking)."""
-        out = np.zeros(len(texts), dtype=np.float64)
         if not texts or self.n <= 0:
-            return out
+            return np.zeros(len(texts), dtype=np.float64)
         question_grams = self._question_grams(question)
         if question_grams is None:
-            return out
+            return np.zeros(len(texts), dtype=np.float64)
         qg, idf = question_grams
         ends = np.fromiter(accumulate(map(len, texts)), dtype=np.int64, count=len(texts))
         h, keep = _hashes_at("".join(texts))  # (gram_hashes' steps, its selection left as a mask)
@@ -223,8 +221,7 @@ class GramScorer:
         norm = 1.0 - self.b + self.b * dl / (self.avg_len or 1.0)
         tf = tf.astype(np.float64)
         w = np.where(tf > 0, tf * (self.k1 + 1.0) / (tf + self.k1 * norm[:, None]) + self.delta, 0.0)
-        out = w @ idf
-        return out
+        return w @ idf
 
     def _idf(self, df: np.ndarray) -> np.ndarray:
         """The idf of 4-grams from their table counts (float64)."""
@@ -245,43 +242,35 @@ class GramScorer:
         question_words = question[1:-1].split(" ")
         new = [w for w in question_words if len(w) > 1 and w not in words]
         fresh = self._remember(new) if new else {}
-        hashes: list[int] = []
-        idfs: list[float] = []
+        hash_parts: list[bytes] = []
+        idf_parts: list[bytes] = []
         for word in question_words:
             grams = words.get(word) or fresh.get(word)
             if grams:
-                hashes += grams[0]
-                idfs += grams[1]
-        if not hashes:
+                hash_parts.append(grams[0])
+                idf_parts.append(grams[1])
+        hashes = np.frombuffer(b"".join(hash_parts), dtype=np.uint64)
+        if not len(hashes):
             return None
-        if len(set(hashes)) == len(hashes):  # (the usual case: each 4-gram once, its idf times 1)
-            order = sorted(range(len(hashes)), key=hashes.__getitem__)
-            return (
-                np.array([hashes[i] for i in order], dtype=np.uint64),
-                np.array([idfs[i] for i in order], dtype=np.float64),
-            )
-        times = Counter(hashes)
-        idf_of = dict(zip(hashes, idfs))
-        distinct = sorted(times)
-        return (
-            np.array(distinct, dtype=np.uint64),
-            np.array([idf_of[h] for h in distinct], dtype=np.float64) * np.array([times[h] for h in distinct]),
-        )
+        order = hashes.argsort(kind="stable")
+        hashes, idf = hashes[order], np.frombuffer(b"".join(idf_parts), dtype=np.float64)[order]
+        if len(hashes) < 2 or not (hashes[1:] == hashes[:-1]).any():  # (the usual case: each 4-gram once)
+            return hashes, idf  # (its idf times 1: the same floats)
+        first = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+        times = np.diff(np.append(first, len(hashes)))
+        return hashes[first], idf[first] * times  # (a 4-gram's idf is the same wherever it occurs)
 
-    def _remember(self, new: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[float, ...]]]:
-        """The 4-grams (hashes, and their idf) of words not seen yet, hashed all at once, and remembered."""
+    def _remember(self, new: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """The 4-grams of words not seen yet, hashed all at once, and remembered: per word the bytes of their
+        hashes (uint64) and of their idf (float64), a question's words joined into arrays in one step."""
         names = list(dict.fromkeys(new))
         joined = " " + " ".join(names) + " "
         h, pos = gram_hashes(joined)
-        idfs = self._idf(self.df[buckets(h, self.bits)].astype(np.float64)).tolist()
+        idf = self._idf(self.df[buckets(h, self.bits)].astype(np.float64))
         starts = np.cumsum([1] + [len(w) + 1 for w in names[:-1]])  # each word's first character
         word_at = np.searchsorted(starts, pos + 1, side="right") - 1  # (a 4-gram's second character)
-        hashes: list[list[int]] = [[] for _ in names]
-        tables: list[list[float]] = [[] for _ in names]
-        for i, hv, c in zip(word_at.tolist(), h.tolist(), idfs):
-            hashes[i].append(hv)
-            tables[i].append(c)
-        fresh = {w: (tuple(g), tuple(t)) for w, g, t in zip(names, hashes, tables)}
+        cuts = np.searchsorted(word_at, np.arange(len(names) + 1)).tolist()  # (4-grams come in word order)
+        fresh = {w: (h[a:b].tobytes(), idf[a:b].tobytes()) for w, a, b in zip(names, cuts, cuts[1:])}
         if len(self._words) > self.WORDS:
             self._words = {}  # (replaced, not cleared: a question being scored keeps the dict it read)
         self._words.update(fresh)
