@@ -202,7 +202,7 @@ class Workers:
         self.big = big  # start the workers at once
         self.start_after = start_after  # else once this many passages' worth of text came
         self.workers = default_workers() if workers is None else max(0, workers)
-        self.local = Shard(settings, key="local")
+        self.local: Shard | None = Shard(settings, key="local")  # (None once closed: its memory freed)
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._apart: concurrent.futures.ProcessPoolExecutor | None = None  # (call_apart's)
         self.articles = 0
@@ -227,6 +227,8 @@ class Workers:
                 future = self.pool.submit(_worker_run, work)
                 self._outstanding.add(future)
                 return future
+        if self.local is None:
+            raise RuntimeError("no batches after close()")
         return self.local.run(work)
 
     @staticmethod
@@ -253,6 +255,9 @@ class Workers:
         return self._apart.submit(fn, *args)
 
     def close(self) -> None:
+        """End the worker processes, and free this process's shard (a vocabulary, tables and memos: a few
+        hundred MB at 1M articles, which the postings' build that follows should not have to share)."""
+        self.local = None
         for pool in (self.pool, self._apart):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
