@@ -31,6 +31,7 @@ from bot.grams import GramSketch
 from bot.index import Index, IndexBuilder
 from bot.records import ArticleStore, ArticleWriter, meta_values
 from bot.search_settings import SearchSettings
+from bot.sentence_table import SentenceTableBuilder
 from bot.shard import Work, WorkerDied, Workers, default_workers  # noqa: F401 (default_workers: its old home)
 from bot.store import GenerationWriter, index_arrays, manifest_fields
 
@@ -160,6 +161,7 @@ class _Pipeline:
         self.settings = settings
         self.writer = ArticleWriter(write_meta, write_text)
         self.table = PassageTableBuilder()
+        self.sentences = SentenceTableBuilder()  # each passage's sentence spans (bot.sentence_table)
         self.index = IndexBuilder(settings.scoring)
         self.langs: Counter = Counter()
         self.skipped: list[Skipped] = []
@@ -206,6 +208,7 @@ class _Pipeline:
         log.info("articles read, stored and analysed in %.2f s; postings built in %.2f s", t1 - t0, t2 - t1)
         built = Built(self.writer, self.table.table(), index, self.settings, self.skipped, self.langs, t2 - t0)
         built.extras.update(self.grams.arrays())
+        built.extras.update(self.sentences.arrays())
         return built
 
     def _complete(self, batch: _Batch, handle: Any) -> None:
@@ -215,6 +218,7 @@ class _Pipeline:
         self.langs.update(filter(None, done.langs))
         first = len(self.table)
         self.table.add_many(self.articles, done.spans)
+        self.sentences.add(*done.sentences)
         self.articles += len(done.spans)
         wanted = self.grams.wanted(first, len(self.table) - first).tolist()  # passages for the 4-gram sample
         if wanted:

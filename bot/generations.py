@@ -39,7 +39,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FORMAT = "corpus-bot-index"
-VERSION = 3
+VERSION = 4  # 4: each passage's sentence spans kept (x_sent_values, x_sent_off: bot.sentence_table)
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _GEN_RE = re.compile(r"gen-[0-9A-Za-z_-]+")

@@ -25,6 +25,7 @@ from bot.language import detect
 from bot.passages import Passage
 from bot.records import date_ordinal
 from bot.search_settings import DEFAULT_SCORING, SearchSettings  # noqa: F401 (their home until callers move)
+from bot.sentence_table import SentenceTable
 from bot.sentences import sentence_spans
 from bot.spelling import Speller
 from bot.window import best_sentence, best_window
@@ -250,6 +251,11 @@ class Engine:
         column = getattr(self.passages, "article", None)
         return None if column is None else _int_view(column)
 
+    @cached_property
+    def _sentence_table(self) -> SentenceTable | None:
+        """The passages' sentence spans kept by the build (`bot.sentence_table`), if this engine has them."""
+        return SentenceTable.of(self.extras, len(self.passages))
+
     def ask(self, question: str, k: int = 3, offset: int = 0) -> Answer:
         """The best `k` passages (after `offset`), each as the window of it a user reads."""
         ranking = self.rank(question, k, offset)
@@ -265,7 +271,14 @@ class Engine:
         for a in articles:
             if a.lang not in chains:
                 chains[a.lang] = analyzer_for(a.lang, self.settings.analysis)
-        all_sentences = [sentence_spans(text, lang=a.lang) for a, text in zip(articles, texts)]
+        kept = self._sentence_table
+        if kept is None:
+            all_sentences = [sentence_spans(text, lang=a.lang) for a, text in zip(articles, texts)]
+        else:  # worked out at build time (a passage too long to keep them: now)
+            all_sentences = [
+                kept.spans(pid, text) or sentence_spans(text, lang=a.lang)
+                for (pid, _), a, text in zip(ranking.hits, articles, texts)
+            ]
         finders = {lang: chain.finder(wanted) for lang, chain in chains.items()}  # (the question's part once)
         found = [
             finders[a.lang](text, ranking.words.get(pid) if chains[a.lang] is ranking.analyzer else None)

@@ -26,6 +26,7 @@ from bot.language import detect_articles
 from bot.passages import passage_spans
 from bot.records import Records, encode_records
 from bot.search_settings import SearchSettings
+from bot.sentence_table import encode_passages
 from bot.wordtable import AsciiTerms
 
 
@@ -50,6 +51,7 @@ class Done(NamedTuple):
     shard: Any  # which shard (its vocabulary) the ids belong to
     new_terms: list[str]  # the terms the shard's vocabulary gained with this batch, in id order
     records: Records  # the articles' frames (`bot.records.encode_records`), with the languages found
+    sentences: tuple[np.ndarray, np.ndarray]  # the passages' sentence spans (`bot.sentence_table.encode_passages`)
 
 
 class _Vocab(dict):
@@ -87,6 +89,7 @@ class Shard:
         target = self.settings.passage_chars
         spans = [passage_spans(t, p, target, lang) for t, p, lang in zip(texts, paragraphs, langs)]
         pieces: list[str] = []
+        piece_langs: list[str | None] = []
         by_analyzer: dict[Analyzer, list[int]] = {}
         for text, lang, sp in zip(texts, langs, spans):
             if not sp:
@@ -95,6 +98,7 @@ class Shard:
             for s, e in sp:
                 group.append(len(pieces))
                 pieces.append(text[s:e] if s or e != len(text) else text)
+            piece_langs.extend([lang] * len(sp))
         every, raw = self._ids(pieces, by_analyzer)
         keep = every >= 0  # -1: a dropped word (a stop word, ...)
         if keep.all():
@@ -104,7 +108,8 @@ class Shard:
             kept, kept_lens = every[keep], np.bincount(doc[keep], minlength=len(raw)).astype(np.int32)
         new_terms, self.vocab.new = self.vocab.new, []
         records = encode_records(metas, paragraphs, texts, spans, zdicts, langs)
-        return Done(langs, spans, kept, kept_lens, self.key, new_terms, records)
+        sentences = encode_passages(pieces, piece_langs)  # (kept with the index: Engine.ask needs them)
+        return Done(langs, spans, kept, kept_lens, self.key, new_terms, records, sentences)
 
     def _ids(self, pieces: list[str], by_analyzer: dict[Analyzer, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Term ids (-1: dropped) of every piece, in order, and how many each piece has."""
