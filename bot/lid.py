@@ -232,39 +232,24 @@ class LanguageModel:
         if len(self._memo) > self.MEMO:
             self._memo.clear()
             self._remember_eos()
-        if len(texts) > 1:
+        if len(texts) != 1:  # (a build's batch)
             return self._hidden_many(texts)
+        # one text (a question): its words' memo slots, then the end-of-line token's
+        (text,) = texts
+        words = text.split()
+        if "\0" in text or _EOS in text or _LABEL in text:
+            words = _fasttext_words(words)
         get = self._memo.get
-        eos = self._memo[_EOS]
-        slots: list[list] = []  # per text: its words' memo slots, then the end-of-line token's
-        missing: dict[int, list[str]] = {}  # texts with words not remembered yet: their words
-        for text in texts:
-            words = text.split()
-            if "\0" in text or _EOS in text or _LABEL in text:
-                words = _fasttext_words(words)
-            ids = list(map(get, words))
-            ids.append(eos)
-            if None in ids:
-                missing[len(slots)] = words
-            slots.append(ids)
-        if missing:
-            new = dict.fromkeys(w for words in missing.values() for w in words if get(w) is None)
-            self._remember(list(new))
-            for i, words in missing.items():
-                slots[i] = [*map(get, words), eos]
-        if len(slots) == 1:  # (a question: the same sum, without the batch's bookkeeping)
-            # (the rows' numbers as an array first: numpy indexing with a list converts it the slow way)
-            rows = self._sums.take(np.fromiter(slots[0], dtype=np.intp, count=len(slots[0])), axis=0)
-            sums = np.add.reduceat(rows, _FIRST, axis=0)
-        else:
-            lengths = np.fromiter(map(len, slots), dtype=np.int64, count=len(slots))
-            flat = np.fromiter(chain.from_iterable(slots), dtype=np.int64, count=int(lengths.sum()))
-            sums = np.add.reduceat(self._sums[flat], np.cumsum(lengths) - lengths, axis=0)
-        if len(sums) == 1:  # (the same quotients as below)
-            count = float(sums[0, -1])
-            return sums[:, :-1] / count if count > 0 else np.zeros_like(sums[:, :-1])
-        counts = sums[:, -1:]
-        return np.divide(sums[:, :-1], counts, out=np.zeros_like(sums[:, :-1]), where=counts > 0)
+        slots = list(map(get, words))
+        if None in slots:
+            self._remember(list(dict.fromkeys(w for w in words if get(w) is None)))
+            slots = list(map(get, words))
+        slots.append(self._memo[_EOS])
+        # (the rows' numbers as an array first: numpy indexing with a list converts it the slow way)
+        rows = self._sums.take(np.fromiter(slots, dtype=np.intp, count=len(slots)), axis=0)
+        sums = np.add.reduceat(rows, _FIRST, axis=0)
+        count = float(sums[0, -1])
+        return sums[:, :-1] / count if count > 0 else np.zeros_like(sums[:, :-1])
 
     def _hidden_many(self, texts: Sequence[str]) -> np.ndarray:
         """`_hidden` of a batch (a build's articles): every text's words looked up in one pass (map and
