@@ -21,11 +21,15 @@ from bot.passages import Passage
 
 
 class ArraySequence(Sequence):
-    """A read-only sequence over arrays: slices, negative indices and bounds here, `_item` in each."""
+    """A read-only sequence over arrays: slices, negative indices and bounds here; `_n` (the length, set once)
+    and `_item` in each."""
 
     NAME = "item"
+    _n: int
 
     def __getitem__(self, i):
+        if type(i) is int and 0 <= i < self._n:  # (the usual case first, without the general checks)
+            return self._item(i)
         if isinstance(i, slice):
             return [self._item(j) for j in range(*i.indices(len(self)))]
         if i < 0:
@@ -54,11 +58,6 @@ class PassageTable(ArraySequence):
         self._n = len(article)
         # the rows are read through memoryviews: an item is a Python int at once (numpy makes a scalar first)
         self._rows = tuple(_int_view(a) for a in self.cols.values())
-
-    def __getitem__(self, i):
-        if type(i) is int and 0 <= i < self._n:  # (the usual case, without ArraySequence's general checks)
-            return self._item(i)
-        return super().__getitem__(i)
 
     @classmethod
     def from_passages(cls, passages: Sequence[Passage]) -> PassageTable:

@@ -319,11 +319,6 @@ class ArticleStore(ArraySequence):
         self._cached = lru_cache(maxsize=self.CACHE)(self._decode)
         self._n = len(self.dates)
 
-    def __getitem__(self, i):
-        if type(i) is int and 0 <= i < self._n:  # (the usual case, without ArraySequence's general checks)
-            return self._cached(i)
-        return super().__getitem__(i)
-
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(self.parts)
 
