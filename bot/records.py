@@ -108,9 +108,7 @@ class FrameWriter:
             if self._held is not None:
                 raise ValueError("compressed frames before the dictionary was chosen")
             self.write(blob)
-            sums = accumulate(sizes, initial=self.offsets[-1])
-            next(sums)
-            self.offsets.extend(sums)
+            _extend_sums(self.offsets, sizes)
             return
         pos = 0
         raws = []
@@ -139,6 +137,13 @@ class FrameWriter:
         if self._held is not None:
             self._release()
         return np.frombuffer(self.offsets, dtype=np.int64).copy(), np.frombuffer(self._zdict, dtype=np.uint8).copy()
+
+
+def _extend_sums(ends: array.array, sizes: Sequence[int]) -> None:
+    """Append to `ends` (running totals: offsets, first passages) the totals after each of `sizes`."""
+    sums = accumulate(sizes, initial=ends[-1])
+    next(sums)  # (the initial total is there already)
+    ends.extend(sums)
 
 
 @lru_cache(maxsize=4)
@@ -258,9 +263,7 @@ class ArticleWriter:
         self.meta.add_batch(*r.meta)
         self.texts.add_batch(*r.texts)
         self.dates.extend(r.dates)
-        sums = accumulate(r.counts, initial=self.first[-1])
-        next(sums)
-        self.first.extend(sums)
+        _extend_sums(self.first, r.counts)
 
     def finish(self) -> dict[str, np.ndarray]:
         """The arrays other than the two streams (art_rec, p_rec)."""
